@@ -1,0 +1,223 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The node graphs of pushgrasp, described once.
+
+The launch files (`launch/*.launch.py`, through `pushgrasp.launching`) and the project's own runner
+(`pushgrasp launch NAME`, through `pushgrasp.runner`) both build their nodes from `build_graph`, so the
+two cannot drift. This module imports no ROS: it is plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Callable
+
+BOOL_WORDS = {'true': True, '1': True, 'yes': True, 'false': False, '0': False, 'no': False}
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A launch argument of a graph (also a command-line option of `pushgrasp launch`)."""
+
+    name: str
+    default: str | int | float | bool
+    description: str
+
+    def parse(self, text: Any) -> Any:
+        """Convert a launch-argument string to the type of the default."""
+        if not isinstance(text, str):
+            return text
+        if isinstance(self.default, bool):
+            if text.lower() not in BOOL_WORDS:
+                raise ValueError(f'argument {self.name}: expected true or false, got {text!r}')
+            return BOOL_WORDS[text.lower()]
+        try:
+            return type(self.default)(text)
+        except ValueError as error:
+            raise ValueError(f'argument {self.name}: expected a {type(self.default).__name__}, '
+                             f'got {text!r}') from error
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of a graph: what to run and how to configure it."""
+
+    package: str
+    executable: str
+    name: str
+    node_class: str
+    """`module:Class` of the node, for tools that inspect its declared parameters and topics."""
+    parameter_files: tuple[str, ...] = ()
+    """YAML files in the bringup package's config/ folder, applied in order."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """Overrides applied after the parameter files."""
+    remappings: tuple[tuple[str, str], ...] = ()
+    optional: bool = False
+    """Started only when its executable is installed (e.g. rviz2, which the PyPI set-up lacks)."""
+    arguments: tuple[str, ...] = ()
+    """Extra command-line arguments (before --ros-args)."""
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A set of nodes that run together, and the topics they expect from drivers outside pushgrasp."""
+
+    name: str
+    description: str
+    nodes: tuple[NodeSpec, ...]
+    external_topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GraphDefinition:
+    """A named graph: its arguments and the function that builds it from their values."""
+
+    name: str
+    description: str
+    arguments: tuple[Argument, ...]
+    build: Callable[[dict[str, Any]], Graph]
+
+
+# --- shared pieces -----------------------------------------------------------------------------------
+
+REALSENSE_TOPICS = {
+    'color_topic': '/camera/camera/color/image_raw',
+    'depth_topic': '/camera/camera/aligned_depth_to_color/image_raw',
+    'camera_info_topic': '/camera/camera/color/camera_info',
+}
+HSR_HEAD_CAMERA_TOPICS = {
+    'color_topic': '/head_rgbd_sensor/rgb/image_rect_color',
+    'depth_topic': '/head_rgbd_sensor/depth_registered/image_rect_raw',
+    'camera_info_topic': '/head_rgbd_sensor/rgb/camera_info',
+}
+
+SEED = Argument('seed', 0, 'Seed of everything random in the graph (exploration, synthetic scenes).')
+POLICY = Argument('policy', 'heuristic', 'Policy the policy node serves: heuristic or random.')
+CHECKPOINT = Argument('checkpoint', '', 'Checkpoint of a learned policy (empty: none).')
+USE_RVIZ = Argument('use_rviz', False, 'Start rviz2 with the pushgrasp config (needs a system ROS 2).')
+
+
+def perception_node(values: dict[str, Any], camera_topics: dict[str, str]) -> NodeSpec:
+    """The perception node reading one RGB-D camera."""
+    topics = {key: values.get(key, default) for key, default in camera_topics.items()}
+    return NodeSpec('pushgrasp_perception', 'perception_node', 'perception',
+                    'pushgrasp_perception.ros.perception_node:PerceptionNode',
+                    parameter_files=('perception.yaml',),
+                    parameters={**topics, 'calibration_file': values.get('calibration_file', '')})
+
+
+def policy_node(values: dict[str, Any]) -> NodeSpec:
+    """The policy node serving SelectPrimitive."""
+    return NodeSpec('pushgrasp_policy', 'policy_node', 'policy', 'pushgrasp_policy.ros.policy_node:PolicyNode',
+                    parameter_files=('policy.yaml',),
+                    parameters={'policy': values['policy'], 'checkpoint': values['checkpoint'],
+                                'seed': values['seed']})
+
+
+def control_node(backend: str, extra: dict[str, Any] | None = None) -> NodeSpec:
+    """The control node serving ExecutePrimitive on the given robot backend."""
+    return NodeSpec('pushgrasp_control', 'control_node', 'control', 'pushgrasp_control.ros.control_node:ControlNode',
+                    parameter_files=('control.yaml',), parameters={'backend': backend, **(extra or {})})
+
+
+def rviz_node() -> NodeSpec:
+    """rviz2 with the pushgrasp display config (optional: not in the PyPI set-up)."""
+    return NodeSpec('rviz2', 'rviz2', 'rviz', '', arguments=('-d', '$(share pushgrasp)/rviz/pushgrasp.rviz'),
+                    optional=True)
+
+
+def with_rviz(nodes: list[NodeSpec], values: dict[str, Any]) -> tuple[NodeSpec, ...]:
+    """The nodes, plus rviz2 when the use_rviz argument is set."""
+    return tuple(nodes + ([rviz_node()] if values.get('use_rviz') else []))
+
+
+# --- the graphs ----------------------------------------------------------------------------------------
+
+def build_mock(values: dict[str, Any]) -> Graph:
+    """Policy and control on a synthetic heightmap with the mock robot: no camera, no robot, no physics."""
+    publisher = NodeSpec('pushgrasp_perception', 'heightmap_publisher', 'heightmap_publisher',
+                         'pushgrasp_perception.ros.heightmap_publisher:HeightmapPublisherNode',
+                         parameter_files=('heightmap_publisher.yaml',),
+                         parameters={'seed': values['seed'], 'num_objects': values['num_objects'],
+                                     'file': values['heightmap_file']})
+    nodes = [publisher, policy_node(values),
+             control_node('mock', {'mock_time_scale': values['mock_time_scale']})]
+    return Graph('mock', MOCK.description, with_rviz(nodes, values))
+
+
+def build_real(values: dict[str, Any]) -> Graph:
+    """A UR5 (ur_rtde or MoveIt) with a RealSense camera."""
+    nodes = [perception_node(values, REALSENSE_TOPICS), policy_node(values),
+             control_node(values['backend'], {'robot_ip': values['robot_ip']})]
+    camera = tuple(values.get(key, default) for key, default in REALSENSE_TOPICS.items())
+    return Graph('real', REAL.description, with_rviz(nodes, values), external_topics=camera)
+
+
+def build_hsr(values: dict[str, Any]) -> Graph:
+    """A Toyota HSR through MoveIt with its head RGB-D camera."""
+    nodes = [perception_node(values, HSR_HEAD_CAMERA_TOPICS), policy_node(values), control_node('moveit')]
+    camera = tuple(values.get(key, default) for key, default in HSR_HEAD_CAMERA_TOPICS.items())
+    return Graph('hsr', HSR.description, with_rviz(nodes, values), external_topics=camera)
+
+
+def camera_arguments(topics: dict[str, str]) -> tuple[Argument, ...]:
+    """Launch arguments for the camera topics, with the given defaults."""
+    return (Argument('color_topic', topics['color_topic'], 'Colour image topic of the RGB-D camera.'),
+            Argument('depth_topic', topics['depth_topic'], 'Depth image aligned to colour (16UC1 mm or 32FC1 m).'),
+            Argument('camera_info_topic', topics['camera_info_topic'], 'CameraInfo of the colour image.'),
+            Argument('calibration_file', '', 'Camera-to-base calibration YAML (empty: the parameter file).'))
+
+
+MOCK = GraphDefinition(
+    'mock', 'Policy and control nodes on a synthetic heightmap with the mock robot (no camera, robot or physics).',
+    (SEED, POLICY, CHECKPOINT, USE_RVIZ,
+     Argument('num_objects', 5, 'Blocks in the synthetic scene.'),
+     Argument('heightmap_file', '', 'A saved heightmap (.npz) to publish instead of a synthetic scene.'),
+     Argument('mock_time_scale', 1.0, 'Mock robot speed-up: motions take duration / mock_time_scale.')),
+    build_mock)
+REAL = GraphDefinition(
+    'real', 'A UR5 (ur_rtde or MoveIt backend) with a RealSense camera.',
+    (SEED, POLICY, CHECKPOINT, USE_RVIZ,
+     Argument('backend', 'ur_rtde', 'Robot backend: ur_rtde or moveit.'),
+     Argument('robot_ip', '192.168.1.10', 'IP address of the UR controller.'),
+     *camera_arguments(REALSENSE_TOPICS)),
+    build_real)
+HSR = GraphDefinition(
+    'hsr', 'A Toyota HSR through MoveIt with its head RGB-D camera.',
+    (SEED, POLICY, CHECKPOINT, USE_RVIZ, *camera_arguments(HSR_HEAD_CAMERA_TOPICS)),
+    build_hsr)
+
+GRAPHS: dict[str, GraphDefinition] = {g.name: g for g in (MOCK, REAL, HSR)}
+
+# Graphs users may ask for that a later part of the project provides, and what to use meanwhile.
+PLANNED_GRAPHS = {
+    'sim': 'the simulated work cell graph is not available in this version (the embedded simulator and its '
+           'bridge node are not built yet); `pushgrasp launch mock` runs the policy and control nodes '
+           'on a synthetic heightmap instead',
+}
+
+
+def build_graph(name: str, **values: Any) -> Graph:
+    """The graph `name` with its arguments set from `values` (strings are parsed; missing use defaults)."""
+    if name not in GRAPHS:
+        if name in PLANNED_GRAPHS:
+            raise KeyError(f'graph {name!r}: {PLANNED_GRAPHS[name]}')
+        raise KeyError(f'unknown graph {name!r}; known graphs: {", ".join(sorted(GRAPHS))}')
+    definition = GRAPHS[name]
+    known = {a.name: a for a in definition.arguments}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise KeyError(f'graph {name!r} has no argument(s) {sorted(unknown)}; it takes {sorted(known)}')
+    parsed = {a.name: a.parse(values.get(a.name, a.default)) for a in definition.arguments}
+    return definition.build(parsed)
+
+
+def expand_share(text: str, share_directory: Callable[[str], str]) -> str:
+    """Replace `$(share PKG)` in `text` by PKG's share directory, looked up with `share_directory`."""
+    while '$(share ' in text:
+        start = text.index('$(share ')
+        end = text.index(')', start)
+        package = text[start + len('$(share '):end].strip()
+        text = text[:start] + share_directory(package) + text[end + 1:]
+    return text
