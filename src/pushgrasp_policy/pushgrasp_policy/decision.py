@@ -66,8 +66,9 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
     Grasp pixels lower than `min_grasp_height` and non-finite Q-values are never chosen. With `explore`,
     the primitive type is drawn uniformly at random with probability `epsilon` (from `rng`) and its best
     rotation and pixel are taken, as in the reference method; otherwise grasp wins only when its best
-    value is strictly higher than the best push. Raises ValueError when the maps do not fit the heightmap
-    or hold no choosable value.
+    value is strictly higher than the best push. Among equal values the pixel is the first (row-major)
+    argmax of the best-over-rotations map and the rotation the lowest index reaching it. Raises ValueError
+    when the maps do not fit the heightmap or hold no choosable value.
     """
     push_q, grasp_q = _check_q_maps(push_q, grasp_q, heightmap)
     if explore and rng is None:
@@ -79,8 +80,13 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
         PrimitiveType.GRASP: np.where(grasp_mask(heightmap, min_grasp_height)[None] & np.isfinite(grasp_q),
                                       grasp_q, -np.inf),
     }
-    best_index = {kind: int(np.argmax(q)) for kind, q in candidates.items()}
-    best_value = {kind: float(q.flat[best_index[kind]]) for kind, q in candidates.items()}
+    best_pixel, best_value = {}, {}
+    for kind, q in candidates.items():
+        # Pixel first, then rotation: ties resolve to the argmax of the best-over-rotations map.
+        pixel = np.unravel_index(int(np.argmax(q.max(axis=0))), q.shape[1:])
+        rotation = int(np.argmax(q[:, pixel[0], pixel[1]]))
+        best_pixel[kind] = (rotation, int(pixel[0]), int(pixel[1]))
+        best_value[kind] = float(q[best_pixel[kind]])
     valid = [kind for kind in candidates if np.isfinite(best_value[kind])]
     if not valid:
         raise ValueError('no primitive can be chosen: every Q-value is non-finite or masked')
@@ -97,8 +103,8 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
         kind = PrimitiveType.GRASP if best_value[PrimitiveType.GRASP] > best_value[PrimitiveType.PUSH] \
             else PrimitiveType.PUSH
 
-    rotation, row, col = np.unravel_index(best_index[kind], push_q.shape)
-    primitive = primitive_from_pixel(kind, int(rotation), int(row), int(col), heightmap.height, heightmap.workspace,
+    rotation, row, col = best_pixel[kind]
+    primitive = primitive_from_pixel(kind, rotation, row, col, heightmap.height, heightmap.workspace,
                                      num_rotations=push_q.shape[0], push_length=push_length,
                                      q_value=best_value[kind], stamp_ns=heightmap.stamp_ns)
     return Decision(primitive=primitive, push_q=push_q, grasp_q=grasp_q, explored=explored)

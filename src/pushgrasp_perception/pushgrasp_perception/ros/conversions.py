@@ -103,7 +103,7 @@ def msg_to_heightmap(msg: HeightmapMsg) -> Heightmap:
         raise ImageConversionError(f'heightmap has an invalid workspace: {error}') from error
     if msg.color.encoding != 'rgb8' or msg.height.encoding != '32FC1':
         raise ImageConversionError(
-            f'heightmap images must be rgb8 and 32FC1, got {msg.color.encoding!r} and {msg.height.encoding!r}')
+            f'heightmap image encodings must be rgb8 and 32FC1, got {msg.color.encoding!r} and {msg.height.encoding!r}')
     color, height = msg_to_image(msg.color), msg_to_image(msg.height)
     goal_mask = msg_to_image(msg.goal_mask) > 0 if msg.goal_mask.width > 0 else None
     if not np.all(np.isfinite(height)):

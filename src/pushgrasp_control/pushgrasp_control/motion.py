@@ -1,0 +1,324 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Motion plans for push and grasp primitives, their safety checks, and their execution on a `Robot`.
+
+Positions are of the tool centre point (TCP) between the fingertips, in the robot base frame, metres.
+A plan is an ordered list of waypoints reached by straight-line TCP moves; a waypoint's gripper
+command runs once the TCP has reached it.
+
+Push (fingers closed): above the start (APPROACH, closing the gripper there), down to the start at
+`push_height` above the surface height at the chosen pixel (APPROACH; the pixel is free table in a good
+push, so the fingertips pass 1 cm above the table and meet anything taller), the stroke of
+`push_length` along the push direction at that height, cut short where it would leave the workspace
+box (CONTACT), then straight up to `approach_height` above the start surface (RETREAT).
+
+Grasp: above the target (APPROACH, opening the gripper there), down to `grasp_depth` below the surface
+height at the pixel but never lower than `min_tcp_height` above the table (CONTACT, closing there),
+straight up by `lift_height` (RETREAT), then on up to `approach_height` above the target when that is
+higher (RETREAT). The grasp holds an object when the jaws are still apart after the lift.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from pushgrasp_control.primitives import Primitive, PrimitiveType
+from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
+
+
+class Phase(enum.IntEnum):
+    """Phase of a primitive's motion (values match pushgrasp_interfaces/ExecutePrimitive feedback)."""
+
+    APPROACH = 0
+    CONTACT = 1
+    RETREAT = 2
+
+
+class GripperCommand(enum.Enum):
+    """What the gripper does once the TCP reaches a waypoint."""
+
+    NONE = 'none'
+    OPEN = 'open'
+    CLOSE = 'close'
+
+
+class PrimitiveRefused(ValueError):
+    """A primitive that must not be executed; the message says why."""
+
+
+class RobotError(RuntimeError):
+    """A robot backend failed (lost connection, protective stop, ...); the message says why."""
+
+
+@dataclass(frozen=True)
+class MotionLimits:
+    """Safety limits and motion settings for executing primitives (metres, seconds, radians)."""
+
+    workspace: Workspace = DEFAULT_WORKSPACE
+    """Every waypoint's (x, y) must lie in this box; its z_min is the table surface."""
+    min_tcp_height: float = 0.005
+    """Lowest TCP height above the table."""
+    max_reach: float = 0.85
+    """Largest distance of the TCP from the base frame origin (a UR5 reaches 0.85 m)."""
+    approach_height: float = 0.15
+    """Height of the approach and retreat points above the target surface."""
+    linear_speed: float = 0.25
+    """TCP speed of free moves, m/s (ur_rtde's moveL default)."""
+    linear_accel: float = 1.2
+    """TCP acceleration of all moves, m/s^2 (ur_rtde's moveL default)."""
+    contact_speed: float = 0.1
+    """TCP speed of the moves that touch objects (push stroke, grasp descent), m/s."""
+    push_height: float = 0.01
+    """Height of the fingertips above the surface at the push start."""
+    grasp_depth: float = 0.03
+    """How far below the surface at the grasp pixel the fingertips go."""
+    lift_height: float = 0.1
+    """How far a grasp lifts straight up after closing."""
+    min_grasp_width: float = 0.005
+    """Jaw opening after closing above which an object is between the fingers."""
+
+    def __post_init__(self) -> None:
+        positive = ('max_reach', 'approach_height', 'linear_speed', 'linear_accel', 'contact_speed', 'lift_height')
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f'{name} must be positive, got {getattr(self, name)}')
+        for name in ('min_tcp_height', 'push_height', 'grasp_depth', 'min_grasp_width'):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f'{name} must not be negative, got {getattr(self, name)}')
+
+    @property
+    def table_height(self) -> float:
+        """Height (z) of the table surface in the base frame."""
+        return self.workspace.z_min
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """One straight-line TCP move of a plan and the gripper command run on arrival."""
+
+    phase: Phase
+    position: np.ndarray
+    """TCP target (x, y, z) in the base frame, metres."""
+    yaw: float
+    """Gripper yaw about the base z axis, radians; the jaws close along (cos yaw, sin yaw)."""
+    gripper: GripperCommand
+    speed: float
+    accel: float
+    label: str
+    """What the move is, for logs and error messages."""
+
+
+@dataclass
+class MotionPlan:
+    """The waypoints that execute one primitive."""
+
+    primitive: Primitive
+    waypoints: list[Waypoint]
+    stroke_length: float = 0.0
+    """Length of the push stroke after clipping to the workspace (0 for a grasp)."""
+    min_grasp_width: float = 0.0
+    """Jaw opening after closing above which the grasp holds an object."""
+
+    @property
+    def is_grasp(self) -> bool:
+        """Whether this plan executes a grasp."""
+        return self.primitive.type == PrimitiveType.GRASP
+
+
+@dataclass
+class ExecutionResult:
+    """How the execution of a plan ended."""
+
+    success: bool
+    """The plan completed (for a grasp: an object is held after lifting)."""
+    grasp_width: float = 0.0
+    """Jaw opening after closing, metres (0 for a push)."""
+    scene_changed: bool = False
+    """The executor itself saw the scene change (a held object); pushes cannot tell and report False."""
+    error: str = ''
+    """Why the plan failed, empty on success and on cancel."""
+    cancelled: bool = False
+    """The plan was stopped by a cancel request."""
+
+
+class Robot(Protocol):
+    """The narrow robot interface primitives run on (mock, simulator, ur_rtde or MoveIt backends)."""
+
+    def move_linear(self, position: np.ndarray, yaw: float, speed: float, accel: float,
+                    should_stop: Callable[[], bool] | None = None) -> bool:
+        """Move the TCP in a straight line to `position` with gripper `yaw`; False if stopped before arrival."""
+        ...
+
+    def move_joints(self, joints: Sequence[float], speed: float, accel: float,
+                    should_stop: Callable[[], bool] | None = None) -> bool:
+        """Move to joint positions (radians) at joint `speed` (rad/s); False if stopped before arrival."""
+        ...
+
+    def open_gripper(self) -> None:
+        """Open the gripper fully."""
+        ...
+
+    def close_gripper(self) -> float:
+        """Close the gripper until it stops; the jaw opening in metres when it stopped."""
+        ...
+
+    def gripper_width(self) -> float:
+        """The present jaw opening in metres."""
+        ...
+
+    def stop(self) -> None:
+        """Stop any motion at once (callable from any thread)."""
+        ...
+
+
+def wrap_yaw(yaw: float) -> float:
+    """The equivalent parallel-jaw yaw in [-pi/2, pi/2) (a grasp at yaw and yaw + pi is the same)."""
+    return (yaw + math.pi / 2) % math.pi - math.pi / 2
+
+
+def _stroke_length(start: np.ndarray, direction: np.ndarray, length: float, workspace: Workspace) -> float:
+    """The longest t <= length with start + t * direction still inside the workspace box (xy)."""
+    t = length
+    for axis, (low, high) in enumerate(((workspace.x_min, workspace.x_max), (workspace.y_min, workspace.y_max))):
+        if direction[axis] > 1e-12:
+            t = min(t, (high - start[axis]) / direction[axis])
+        elif direction[axis] < -1e-12:
+            t = min(t, (low - start[axis]) / direction[axis])
+    return max(t, 0.0)
+
+
+def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
+    """The waypoints of `primitive` under `limits` (the rules are in the module docstring).
+
+    Raises PrimitiveRefused for a primitive that has no sensible motion (e.g. a push without direction);
+    call `validate_plan` on the result before executing it.
+    """
+    target = np.asarray(primitive.position, dtype=float)
+    if target.shape != (3,) or not np.all(np.isfinite(target)) or not math.isfinite(primitive.yaw):
+        raise PrimitiveRefused(f'primitive pose is not a finite 3-D position and yaw: {target}, {primitive.yaw}')
+    yaw = wrap_yaw(primitive.yaw)
+    surface = target[2]
+    fast, slow, accel = limits.linear_speed, min(limits.contact_speed, limits.linear_speed), limits.linear_accel
+    above = surface + limits.approach_height
+
+    if primitive.type == PrimitiveType.PUSH:
+        direction = np.array([primitive.push_direction[0], primitive.push_direction[1], 0.0], dtype=float)
+        norm = float(np.linalg.norm(direction))
+        if not math.isfinite(norm) or norm < 1e-6:
+            raise PrimitiveRefused('push has no horizontal push direction')
+        if not primitive.push_length > 0:
+            raise PrimitiveRefused(f'push length must be positive, got {primitive.push_length}')
+        direction /= norm
+        start = np.array([target[0], target[1], surface + limits.push_height])
+        stroke = _stroke_length(start, direction, primitive.push_length, limits.workspace)
+        end = start + stroke * direction
+        waypoints = [
+            Waypoint(Phase.APPROACH, np.array([start[0], start[1], above]), yaw, GripperCommand.CLOSE, fast, accel,
+                     'above the push start'),
+            Waypoint(Phase.APPROACH, start, yaw, GripperCommand.NONE, slow, accel, 'down to the push start'),
+            Waypoint(Phase.CONTACT, end, yaw, GripperCommand.NONE, slow, accel, 'push stroke'),
+            Waypoint(Phase.RETREAT, np.array([end[0], end[1], above]), yaw, GripperCommand.NONE, fast, accel,
+                     'up after the push'),
+        ]
+        return MotionPlan(primitive, waypoints, stroke_length=stroke)
+
+    if primitive.type == PrimitiveType.GRASP:
+        grasp_z = max(surface - limits.grasp_depth, limits.table_height + limits.min_tcp_height)
+        grasp = np.array([target[0], target[1], grasp_z])
+        lift = grasp + np.array([0.0, 0.0, limits.lift_height])
+        waypoints = [
+            Waypoint(Phase.APPROACH, np.array([target[0], target[1], above]), yaw, GripperCommand.OPEN, fast, accel,
+                     'above the grasp'),
+            Waypoint(Phase.CONTACT, grasp, yaw, GripperCommand.CLOSE, slow, accel, 'down to the grasp'),
+            Waypoint(Phase.RETREAT, lift, yaw, GripperCommand.NONE, slow, accel, 'lift'),
+        ]
+        if above > lift[2]:
+            waypoints.append(Waypoint(Phase.RETREAT, np.array([target[0], target[1], above]), yaw,
+                                      GripperCommand.NONE, fast, accel, 'retreat above the grasp'))
+        return MotionPlan(primitive, waypoints, min_grasp_width=limits.min_grasp_width)
+
+    raise PrimitiveRefused(f'unknown primitive type {primitive.type!r}')
+
+
+def validate_plan(plan: MotionPlan, limits: MotionLimits) -> None:
+    """Raise PrimitiveRefused (naming the waypoint and the limit) unless every waypoint is safe.
+
+    A waypoint is safe when its (x, y) lies in the workspace box, it is at least `min_tcp_height` above
+    the table and within `max_reach` of the base frame origin.
+    """
+    if not plan.waypoints:
+        raise PrimitiveRefused('the plan has no waypoints')
+    ws = limits.workspace
+    lowest = limits.table_height + limits.min_tcp_height
+    for index, waypoint in enumerate(plan.waypoints):
+        x, y, z = (float(v) for v in waypoint.position)
+        where = f'waypoint {index} ({waypoint.label}) at ({x:.3f}, {y:.3f}, {z:.3f}) m'
+        if not all(math.isfinite(v) for v in (x, y, z, waypoint.yaw)):
+            raise PrimitiveRefused(f'{where} is not finite')
+        if not ws.contains(x, y):
+            raise PrimitiveRefused(f'{where} is outside the workspace x [{ws.x_min:.3f}, {ws.x_max:.3f}], '
+                                   f'y [{ws.y_min:.3f}, {ws.y_max:.3f}]')
+        if z < lowest - 1e-9:
+            raise PrimitiveRefused(f'{where} is below the minimum TCP height z = {lowest:.3f} m '
+                                   f'(table {limits.table_height:.3f} + {limits.min_tcp_height:.3f})')
+        reach = math.sqrt(x * x + y * y + z * z)
+        if reach > limits.max_reach:
+            raise PrimitiveRefused(f'{where} is out of reach: {reach:.3f} m from the base, '
+                                   f'limit {limits.max_reach:.3f} m')
+
+
+def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, float], None] | None = None,
+                 should_cancel: Callable[[], bool] | None = None) -> ExecutionResult:
+    """Run `plan` on `robot`, reporting (phase, progress in 0..1) to `on_phase` before every move.
+
+    `should_cancel` is polled before every move and during moves; when it turns true the robot is stopped
+    and the result says `cancelled`. Robot errors stop the robot and are returned in `error`.
+    """
+    def report(phase: Phase, progress: float) -> None:
+        if on_phase is not None:
+            on_phase(phase, progress)
+
+    def cancelled() -> bool:
+        return should_cancel is not None and should_cancel()
+
+    def stop() -> None:
+        try:
+            robot.stop()
+        except Exception:  # stopping is best effort once something already went wrong
+            pass
+
+    total = len(plan.waypoints)
+    grasp_width = 0.0
+    try:
+        for index, waypoint in enumerate(plan.waypoints):
+            if cancelled():
+                stop()
+                return ExecutionResult(success=False, cancelled=True)
+            report(waypoint.phase, index / total)
+            reached = robot.move_linear(waypoint.position, waypoint.yaw, waypoint.speed, waypoint.accel, cancelled)
+            if not reached:
+                stop()
+                if cancelled():
+                    return ExecutionResult(success=False, cancelled=True)
+                return ExecutionResult(success=False, error=f'motion to waypoint {index} ({waypoint.label}) '
+                                                            'was stopped before arrival')
+            if waypoint.gripper == GripperCommand.OPEN:
+                robot.open_gripper()
+            elif waypoint.gripper == GripperCommand.CLOSE:
+                width = float(robot.close_gripper())
+                if plan.is_grasp:
+                    grasp_width = width
+        report(plan.waypoints[-1].phase, 1.0)
+        if not plan.is_grasp:
+            return ExecutionResult(success=True)
+        held = float(robot.gripper_width()) > plan.min_grasp_width
+        return ExecutionResult(success=held, grasp_width=grasp_width, scene_changed=held)
+    except Exception as error:  # any backend failure ends the primitive, not the caller
+        stop()
+        return ExecutionResult(success=False, error=f'robot error: {error}')

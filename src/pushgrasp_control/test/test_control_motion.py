@@ -1,0 +1,168 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Motion plans of push and grasp primitives, their safety checks and their execution."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pushgrasp_control.backends.mock import MockRobot
+from pushgrasp_control.motion import (
+    GripperCommand, MotionLimits, Phase, PrimitiveRefused, RobotError, execute_plan, plan_primitive, validate_plan,
+    wrap_yaw)
+from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
+from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
+
+LIMITS = MotionLimits()
+
+
+def make_primitive(kind, rotation=0, row=112, col=112, surface=0.0, workspace=DEFAULT_WORKSPACE):
+    height = np.zeros(workspace.shape, np.float32)
+    height[row, col] = surface
+    return primitive_from_pixel(kind, rotation, row, col, height, workspace)
+
+
+def test_push_plan_follows_the_rules():
+    push = make_primitive(PrimitiveType.PUSH, rotation=4)  # along +y
+    plan = plan_primitive(push, LIMITS)
+    validate_plan(plan, LIMITS)
+    assert [w.phase for w in plan.waypoints] == [Phase.APPROACH, Phase.APPROACH, Phase.CONTACT, Phase.RETREAT]
+    assert plan.waypoints[0].gripper == GripperCommand.CLOSE
+    above, start, end, retreat = (w.position for w in plan.waypoints)
+    x, y, z = push.position
+    np.testing.assert_allclose(start, [x, y, z + LIMITS.push_height])
+    np.testing.assert_allclose(above, [x, y, z + LIMITS.approach_height])
+    np.testing.assert_allclose(end, start + [0.0, 0.1, 0.0], atol=1e-12)
+    np.testing.assert_allclose(retreat, [end[0], end[1], z + LIMITS.approach_height])
+    assert plan.stroke_length == pytest.approx(0.1)
+    assert plan.waypoints[2].speed == pytest.approx(LIMITS.contact_speed)
+
+
+def test_push_stroke_is_clipped_to_the_workspace():
+    ws = DEFAULT_WORKSPACE
+    col = ws.shape[1] - 10  # 2 cm from the +x edge, pushing along +x
+    plan = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=col), LIMITS)
+    validate_plan(plan, LIMITS)
+    end = plan.waypoints[2].position
+    assert end[0] == pytest.approx(ws.x_max)
+    assert plan.stroke_length == pytest.approx(ws.x_max - plan.waypoints[1].position[0])
+    assert plan.stroke_length < 0.03
+
+
+def test_grasp_plan_depth_clamp_and_lift():
+    tall = plan_primitive(make_primitive(PrimitiveType.GRASP, rotation=2, surface=0.06), LIMITS)
+    validate_plan(tall, LIMITS)
+    assert [w.phase for w in tall.waypoints] == [Phase.APPROACH, Phase.CONTACT, Phase.RETREAT, Phase.RETREAT]
+    assert [w.gripper for w in tall.waypoints][:2] == [GripperCommand.OPEN, GripperCommand.CLOSE]
+    grasp_z = tall.waypoints[1].position[2]
+    assert grasp_z == pytest.approx(0.06 - LIMITS.grasp_depth)
+    assert tall.waypoints[2].position[2] - grasp_z >= 0.1 - 1e-9
+    assert tall.waypoints[0].yaw == pytest.approx(2 * 2 * math.pi / 16)
+    # A flat object: never lower than table + min_tcp_height.
+    flat = plan_primitive(make_primitive(PrimitiveType.GRASP, surface=0.02), LIMITS)
+    assert flat.waypoints[1].position[2] == pytest.approx(LIMITS.table_height + LIMITS.min_tcp_height)
+
+
+def test_grasp_yaw_is_wrapped_to_half_turn():
+    plan = plan_primitive(make_primitive(PrimitiveType.GRASP, rotation=12, surface=0.05), LIMITS)  # 270 deg
+    assert plan.waypoints[0].yaw == pytest.approx(math.pi / 2 - math.pi)
+    assert wrap_yaw(math.pi) == pytest.approx(0.0)
+
+
+def test_validate_refuses_out_of_workspace():
+    push = make_primitive(PrimitiveType.PUSH)
+    push.position = np.array([DEFAULT_WORKSPACE.x_max + 0.05, 0.0, 0.0])
+    with pytest.raises(PrimitiveRefused, match='outside the workspace'):
+        validate_plan(plan_primitive(push, LIMITS), LIMITS)
+
+
+def test_validate_refuses_too_low():
+    push = make_primitive(PrimitiveType.PUSH)
+    push.position[2] = LIMITS.table_height - 0.03  # a surface below the table: the push would dig in
+    with pytest.raises(PrimitiveRefused, match='below the minimum TCP height'):
+        validate_plan(plan_primitive(push, LIMITS), LIMITS)
+
+
+def test_validate_refuses_unreachable():
+    wide = Workspace(x_min=0.2, x_max=1.2, y_min=-0.3, y_max=0.3, z_min=0.0, z_max=0.4, resolution=0.002)
+    limits = MotionLimits(workspace=wide)
+    near = make_primitive(PrimitiveType.GRASP, row=150, col=150, surface=0.05, workspace=wide)  # x ~ 0.5 m
+    validate_plan(plan_primitive(near, limits), limits)
+    far = make_primitive(PrimitiveType.GRASP, row=150, col=450, surface=0.05, workspace=wide)  # x ~ 1.1 m
+    with pytest.raises(PrimitiveRefused, match='out of reach'):
+        validate_plan(plan_primitive(far, limits), limits)
+
+
+def test_plan_refuses_push_without_direction():
+    push = make_primitive(PrimitiveType.PUSH)
+    push.push_direction = np.array([0.0, 0.0, 1.0])
+    with pytest.raises(PrimitiveRefused, match='direction'):
+        plan_primitive(push, LIMITS)
+
+
+def test_execute_push_on_mock_reports_phases_in_order():
+    robot = MockRobot(time_scale=math.inf)
+    plan = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=4), LIMITS)
+    reports = []
+    result = execute_plan(robot, plan, on_phase=lambda phase, progress: reports.append((phase, progress)))
+    assert result.success and not result.cancelled and result.error == ''
+    assert [phase for phase, _ in reports] == [Phase.APPROACH, Phase.APPROACH, Phase.CONTACT, Phase.RETREAT,
+                                               Phase.RETREAT]
+    progress = [p for _, p in reports]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    np.testing.assert_allclose(robot.tcp_position, plan.waypoints[-1].position)
+
+
+class HoldingRobot(MockRobot):
+    """A mock whose jaws stop on a 4 cm object."""
+
+    def close_gripper(self):
+        super().close_gripper()
+        self._width = 0.04
+        return 0.04
+
+
+def test_grasp_success_is_jaw_width_after_closing():
+    plan = plan_primitive(make_primitive(PrimitiveType.GRASP, surface=0.05), LIMITS)
+    empty = execute_plan(MockRobot(time_scale=math.inf), plan)
+    assert not empty.success and empty.grasp_width == 0.0 and empty.error == '' and not empty.scene_changed
+    held = execute_plan(HoldingRobot(time_scale=math.inf), plan)
+    assert held.success and held.grasp_width == pytest.approx(0.04) and held.scene_changed
+
+
+def test_execute_cancel_stops_before_next_move():
+    robot = MockRobot(time_scale=math.inf)
+    plan = plan_primitive(make_primitive(PrimitiveType.PUSH), LIMITS)
+    reports = []
+    result = execute_plan(robot, plan, on_phase=lambda phase, progress: reports.append(phase),
+                          should_cancel=lambda: len(reports) >= 2)
+    assert result.cancelled and not result.success
+    assert len(reports) == 2
+    np.testing.assert_allclose(robot.tcp_position, plan.waypoints[0].position)
+
+
+class FailingRobot(MockRobot):
+    """A robot whose controller drops out on the second move."""
+
+    moves = 0
+
+    def move_linear(self, *args, **kwargs):
+        self.moves += 1
+        if self.moves == 2:
+            raise RobotError('protective stop')
+        return super().move_linear(*args, **kwargs)
+
+
+def test_execute_returns_robot_errors():
+    plan = plan_primitive(make_primitive(PrimitiveType.PUSH), LIMITS)
+    result = execute_plan(FailingRobot(time_scale=math.inf), plan)
+    assert not result.success and not result.cancelled
+    assert 'protective stop' in result.error
+
+
+def test_limits_reject_nonsense():
+    with pytest.raises(ValueError, match='linear_speed'):
+        MotionLimits(linear_speed=0.0)
+    with pytest.raises(ValueError, match='min_tcp_height'):
+        MotionLimits(min_tcp_height=-0.01)

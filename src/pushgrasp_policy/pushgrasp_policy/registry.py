@@ -1,0 +1,44 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Policies by name: the one place that maps a policy name (e.g. a ROS parameter) to an object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH
+from pushgrasp_policy.heuristic import HeuristicPolicy
+from pushgrasp_policy.policy import Policy, PolicyConfig
+from pushgrasp_policy.random_policy import RandomPolicy
+
+
+def _heuristic(seed: int, checkpoint: str, config: PolicyConfig) -> Policy:
+    return HeuristicPolicy(config)
+
+
+def _random(seed: int, checkpoint: str, config: PolicyConfig) -> Policy:
+    return RandomPolicy(np.random.default_rng(seed), config)
+
+
+# name -> (factory, whether it loads a checkpoint)
+_POLICIES: dict[str, tuple[Callable[[int, str, PolicyConfig], Policy], bool]] = {
+    'heuristic': (_heuristic, False),
+    'random': (_random, False),
+}
+POLICY_NAMES: tuple[str, ...] = tuple(_POLICIES)
+
+
+def make_policy(name: str, seed: int, checkpoint: str = '', *, num_rotations: int = NUM_ROTATIONS,
+                push_length: float = PUSH_LENGTH, epsilon: float = 0.1) -> Policy:
+    """The policy called `name`, seeded with `seed`; ValueError for an unknown name or a misplaced checkpoint."""
+    if name not in _POLICIES:
+        raise ValueError(f'unknown policy {name!r}; known policies: {", ".join(POLICY_NAMES)}')
+    if seed < 0:
+        raise ValueError(f'seed must be non-negative, got {seed}')
+    factory, loads_checkpoint = _POLICIES[name]
+    if checkpoint and not loads_checkpoint:
+        raise ValueError(f'policy {name!r} does not load a checkpoint, but checkpoint={checkpoint!r} was given')
+    config = PolicyConfig(num_rotations=num_rotations, push_length=push_length, epsilon=epsilon)
+    return factory(seed, checkpoint, config)

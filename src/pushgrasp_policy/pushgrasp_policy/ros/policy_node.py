@@ -1,0 +1,192 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The policy node: chooses the next push or grasp on a heightmap through the `select_primitive` action.
+
+Subscribes:  heightmap (pushgrasp_interfaces/Heightmap), keeping only the newest.
+Action:      select_primitive (pushgrasp_interfaces/SelectPrimitive).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from pushgrasp_interfaces.action import SelectPrimitive
+from pushgrasp_interfaces.msg import Heightmap as HeightmapMsg
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.action.server import ServerGoalHandle
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Header
+
+from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH
+from pushgrasp_control.ros.conversions import primitive_to_msg
+from pushgrasp_perception.ros.conversions import image_to_msg, msg_to_heightmap, ns_to_stamp
+from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
+from pushgrasp_perception.ros.topics import HEIGHTMAP_TOPIC
+from pushgrasp_policy.policy import Policy
+from pushgrasp_policy.registry import POLICY_NAMES, make_policy
+from pushgrasp_perception.ros.node_main import spin_node
+
+# Only the newest heightmap matters; reliable like the perception nodes' publishers, so that a large
+# heightmap is not lost to one dropped fragment.
+HEIGHTMAP_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
+
+STAGE_NAMES = {
+    SelectPrimitive.Feedback.STAGE_PREPROCESS: 'PREPROCESS',
+    SelectPrimitive.Feedback.STAGE_INFERENCE: 'INFERENCE',
+    SelectPrimitive.Feedback.STAGE_SELECTION: 'SELECTION',
+}
+
+
+class PolicyNode(Node):
+    """Serves `select_primitive` goals with the configured policy on the given or the newest heightmap."""
+
+    PARAMETERS: tuple[ParamSpec, ...] = (
+        ParamSpec('policy', 'heuristic', f'Policy to run: {", ".join(POLICY_NAMES)}.', read_only=True),
+        ParamSpec('checkpoint', '', 'Path of the policy checkpoint (empty for policies without one).',
+                  read_only=True),
+        ParamSpec('seed', 0, 'Seed of the policy and of the exploration random generator.', read_only=True),
+        ParamSpec('epsilon', 0.1, 'Probability of a random primitive type when a goal asks to explore.',
+                  read_only=True),
+        ParamSpec('num_rotations', NUM_ROTATIONS, 'Number of gripper rotations evaluated per pixel.',
+                  read_only=True),
+        ParamSpec('push_length', PUSH_LENGTH, 'Length of a push stroke in metres.', read_only=True),
+        ParamSpec('base_frame', 'base_link', 'Robot base frame; heightmaps and primitives are in this frame.',
+                  read_only=True),
+    )
+
+    def __init__(self, node_name: str = 'policy', **kwargs) -> None:
+        """Declare parameters, build the policy, subscribe to heightmaps and start the action server."""
+        super().__init__(node_name, **kwargs)
+        params = declare_parameters(self, self.PARAMETERS)
+        self._base_frame: str = params['base_frame']
+        self._latest: HeightmapMsg | None = None
+        self._latest_lock = threading.Lock()
+        self._policy_lock = threading.Lock()  # policies and generators are not thread-safe
+        self.policy: Policy | None = None
+        self.setup_error = ''
+        try:
+            self.policy = make_policy(params['policy'], params['seed'], params['checkpoint'],
+                                      num_rotations=params['num_rotations'], push_length=params['push_length'],
+                                      epsilon=params['epsilon'])
+        except ValueError as error:
+            self.setup_error = f'policy could not be created: {error}'
+            self.get_logger().error(f'{self.setup_error}; every goal will be aborted')
+        seed = max(int(params['seed']), 0)
+        self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+
+        self._subscription = self.create_subscription(HeightmapMsg, HEIGHTMAP_TOPIC, self._on_heightmap, HEIGHTMAP_QOS)
+        self._action_server = ActionServer(
+            self, SelectPrimitive, 'select_primitive',
+            execute_callback=self._execute, goal_callback=self._on_goal, cancel_callback=self._on_cancel,
+            callback_group=ReentrantCallbackGroup())
+        if self.policy is not None:
+            self.get_logger().info(f'policy {params["policy"]!r} ready (seed {params["seed"]})')
+
+    def destroy_node(self) -> None:
+        """Destroy the action server, then the node."""
+        self._action_server.destroy()
+        super().destroy_node()
+
+    @property
+    def has_heightmap(self) -> bool:
+        """Whether a heightmap has arrived on the `heightmap` topic."""
+        with self._latest_lock:
+            return self._latest is not None
+
+    def _on_heightmap(self, msg: HeightmapMsg) -> None:
+        with self._latest_lock:
+            self._latest = msg
+
+    def _on_goal(self, goal: SelectPrimitive.Goal) -> GoalResponse:
+        # Every goal is accepted; the ones that cannot be served are aborted with the reason in the result.
+        return GoalResponse.ACCEPT
+
+    def _on_cancel(self, goal_handle: ServerGoalHandle) -> CancelResponse:
+        return CancelResponse.ACCEPT
+
+    def _feedback(self, goal_handle: ServerGoalHandle, stage: int, progress: float) -> None:
+        goal_handle.publish_feedback(
+            SelectPrimitive.Feedback(stage=stage, stage_name=STAGE_NAMES[stage], progress=progress))
+
+    def _abort(self, goal_handle: ServerGoalHandle, message: str) -> SelectPrimitive.Result:
+        self.get_logger().warning(f'select_primitive aborted: {message}')
+        goal_handle.abort()
+        return SelectPrimitive.Result(message=message)
+
+    def _canceled(self, goal_handle: ServerGoalHandle) -> SelectPrimitive.Result:
+        self.get_logger().info('select_primitive canceled')
+        goal_handle.canceled()
+        return SelectPrimitive.Result(message='canceled')
+
+    def _execute(self, goal_handle: ServerGoalHandle) -> SelectPrimitive.Result:
+        try:
+            return self._select(goal_handle)
+        except Exception as error:  # the node must survive any failed goal
+            self.get_logger().error(f'select_primitive failed: {error!r}')
+            if goal_handle.is_active:
+                goal_handle.abort()
+            return SelectPrimitive.Result(message=f'internal error: {error}')
+
+    def _select(self, goal_handle: ServerGoalHandle) -> SelectPrimitive.Result:
+        goal: SelectPrimitive.Goal = goal_handle.request
+        if self.policy is None:
+            return self._abort(goal_handle, self.setup_error)
+        if goal.goal_type != SelectPrimitive.Goal.GOAL_NONE:
+            return self._abort(goal_handle, f'goal type {goal.goal_type} requested, but goal-conditioned policies '
+                                            'are not available yet; only GOAL_NONE is served')
+
+        self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_PREPROCESS, 0.0)
+        if goal.use_latest_heightmap:
+            with self._latest_lock:
+                msg = self._latest
+            if msg is None:
+                return self._abort(goal_handle, 'use_latest_heightmap was set, but no heightmap has been received '
+                                                f'on {self._subscription.topic_name} yet')
+        else:
+            msg = goal.heightmap
+        frame = msg.header.frame_id
+        if frame and frame != self._base_frame:
+            return self._abort(goal_handle, f'heightmap is in frame {frame!r} but base_frame is '
+                                            f'{self._base_frame!r}; heightmaps must be in the base frame')
+        try:
+            heightmap = msg_to_heightmap(msg)
+        except ValueError as error:
+            return self._abort(goal_handle, f'malformed heightmap: {error}')
+        if goal_handle.is_cancel_requested:
+            return self._canceled(goal_handle)
+
+        self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_INFERENCE, 1.0 / 3.0)
+        with self._policy_lock:
+            push_q, grasp_q = self.policy.q_maps(heightmap)
+        if goal_handle.is_cancel_requested:
+            return self._canceled(goal_handle)
+
+        self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_SELECTION, 2.0 / 3.0)
+        try:
+            with self._policy_lock:
+                decision = self.policy.select(heightmap, push_q, grasp_q, goal.explore, self._rng)
+        except ValueError as error:
+            return self._abort(goal_handle, f'no primitive could be chosen: {error}')
+        self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_SELECTION, 1.0)
+
+        header = Header(stamp=ns_to_stamp(heightmap.stamp_ns), frame_id=self._base_frame)
+        result = SelectPrimitive.Result(
+            primitive=primitive_to_msg(decision.primitive, self._base_frame),
+            push_q=image_to_msg(decision.best_push_q, '32FC1', header),
+            grasp_q=image_to_msg(decision.best_grasp_q, '32FC1', header),
+            rotation_index=decision.primitive.rotation_index)
+        goal_handle.succeed()
+        self.get_logger().info(f'chose {decision.primitive.describe()}{" (explored)" if decision.explored else ""}')
+        return result
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the policy node until shut down."""
+    spin_node(PolicyNode, args, multithreaded=True)
+
+
+if __name__ == '__main__':
+    main()
