@@ -96,9 +96,11 @@ def test_mock_joint_moves_leave_tcp():
 def test_make_robot():
     robot = make_robot('mock', time_scale=4.0)
     assert isinstance(robot, MockRobot) and robot.time_scale == 4.0
-    for name in ('sim', 'ur_rtde', 'moveit'):
+    for name in ('ur_rtde', 'moveit'):
         with pytest.raises(BackendUnavailable, match=f'{name}.*not available yet'):
             make_robot(name, robot_ip='192.168.1.10')
+    with pytest.raises(ValueError, match='sim bridge node over ROS'):
+        make_robot('sim')
     with pytest.raises(ValueError, match='mock, sim, ur_rtde, moveit'):
         make_robot('ur10')
     with pytest.raises(ValueError, match='mock'):

@@ -11,7 +11,6 @@ from pushgrasp_control.motion import Robot
 BACKENDS: tuple[str, ...] = ('mock', 'sim', 'ur_rtde', 'moveit')
 
 _PENDING = {
-    'sim': 'the MuJoCo simulator backend arrives with the simulator work (pushgrasp_sim)',
     'ur_rtde': 'the UR5 backend over ur_rtde arrives with the robot-backend work',
     'moveit': 'the MoveIt 2 backend arrives with the robot-backend work',
 }
@@ -34,6 +33,9 @@ def make_robot(name: str, **params: Any) -> Robot:
             return MockRobot(**params)
         except TypeError as error:
             raise ValueError(f'bad parameters for the mock backend: {error}') from error
+    if name == 'sim':
+        raise ValueError("the 'sim' backend talks to the sim bridge node over ROS: the control node creates it "
+                         '(pushgrasp_control.ros.sim_backend.SimBridgeRobot)')
     if name in _PENDING:
         raise BackendUnavailable(f'robot backend {name!r} is not available yet: {_PENDING[name]}; '
                                  "use backend 'mock' until then")

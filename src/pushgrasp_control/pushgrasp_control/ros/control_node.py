@@ -20,6 +20,7 @@ from pushgrasp_control.backends import BACKENDS, BackendUnavailable, make_robot
 from pushgrasp_control.motion import (
     ExecutionResult, MotionLimits, Phase, PrimitiveRefused, Robot, execute_plan, plan_primitive, validate_plan)
 from pushgrasp_control.ros.conversions import msg_to_primitive
+from pushgrasp_control.ros.sim_backend import SimBridgeRobot
 from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 from pushgrasp_perception.ros.node_main import spin_node
@@ -69,9 +70,13 @@ class ControlNode(Node):
                 approach_height=params['approach_height'], linear_speed=params['linear_speed'],
                 linear_accel=params['linear_accel'])
             backend = params['backend']
-            backend_params = {'time_scale': params['mock_time_scale']} if backend == 'mock' \
-                else {'robot_ip': params['robot_ip']}
-            self.robot = make_robot(backend, **backend_params)
+            if backend == 'sim':
+                # The simulated robot is reached over ROS (the sim bridge node), so it needs this node.
+                self.robot = SimBridgeRobot(self)
+            else:
+                backend_params = {'time_scale': params['mock_time_scale']} if backend == 'mock' \
+                    else {'robot_ip': params['robot_ip']}
+                self.robot = make_robot(backend, **backend_params)
         except (ValueError, BackendUnavailable) as error:
             self.setup_error = f'control is not available: {error}'
             self.get_logger().error(f'{self.setup_error}; every goal will be aborted')

@@ -20,7 +20,8 @@ def spin_node(make_node: Callable[[], Node], args: list[str] | None = None, mult
     node = None
     try:
         node = make_node()
-        executor = MultiThreadedExecutor() if multithreaded else SingleThreadedExecutor()
+        # Enough threads that a callback waiting on another node's answer never starves the executor.
+        executor = MultiThreadedExecutor(num_threads=4) if multithreaded else SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
