@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 import rclpy
 import yaml
+from rclpy.action import get_action_client_names_and_types_by_node, get_action_server_names_and_types_by_node
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from pushgrasp.graph import GRAPHS, build_graph
+from ament_index_python.packages import get_package_share_directory
+
+from pushgrasp.graph import GRAPHS, build_graph, expand_share
 from pushgrasp.runner import config_path, find_executable, node_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +98,8 @@ def test_parameter_files_match_the_declared_parameters(name, values):
                         assert declared[key].value == value, f'{filename}: {key} was not applied'
             for key, value in spec.parameters.items():
                 assert key in declared, f'graph {name}: {key!r} is not a parameter of {spec.name}'
+                if isinstance(value, str):
+                    value = expand_share(value, get_package_share_directory)
                 assert declared[key].value == value, f'graph {name}: override {key} was not applied'
         finally:
             node.close()
@@ -110,15 +115,10 @@ def test_every_subscription_has_a_publisher(name, values):
             published |= {p.topic_name for p in node.node.publishers}
             for subscription in node.node.subscriptions:
                 subscribed.setdefault(subscription.topic_name, []).append(spec.name)
-            for waitable in node.node.waitables:
-                action = getattr(waitable, '_action_name', None)
-                if action is None:
-                    continue
-                kind = type(waitable).__name__
-                if kind == 'ActionServer':
-                    servers.add(node.node.resolve_topic_name(action))
-                elif kind == 'ActionClient':
-                    clients.setdefault(node.node.resolve_topic_name(action), []).append(spec.name)
+            own_name, own_namespace = node.node.get_name(), node.node.get_namespace()
+            servers |= {n for n, _ in get_action_server_names_and_types_by_node(node.node, own_name, own_namespace)}
+            for action, _ in get_action_client_names_and_types_by_node(node.node, own_name, own_namespace):
+                clients.setdefault(action, []).append(spec.name)
         finally:
             node.close()
     orphans = {t: n for t, n in subscribed.items() if t not in published and not t.startswith(ROS_INFRASTRUCTURE)}
@@ -126,6 +126,7 @@ def test_every_subscription_has_a_publisher(name, values):
     missing = {a: n for a, n in clients.items() if a not in servers}
     assert not missing, f'graph {name}: action clients without a server: {missing}'
     assert subscribed, f'graph {name}: no node subscribes to anything (the test would prove nothing)'
+    assert servers, f'graph {name}: no action server found (the test would prove nothing)'
 
 
 def launch_calls(path):

@@ -10,7 +10,7 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(exclude=['test']),
-    package_data={PACKAGE: ['assets/*', 'assets/**/*']},
+    package_data={PACKAGE: ['assets/*', 'assets/**/*', 'testcases/*']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),
@@ -23,6 +23,7 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'sim_bridge = pushgrasp_sim.ros.sim_bridge:main',
         ],
     },
 )

@@ -146,6 +146,27 @@ def build_mock(values: dict[str, Any]) -> Graph:
     return Graph('mock', MOCK.description, with_rviz(nodes, values))
 
 
+SIM_CAMERA_TOPICS = {
+    'color_topic': '/camera/color/image_raw',
+    'depth_topic': '/camera/aligned_depth_to_color/image_raw',
+    'camera_info_topic': '/camera/color/camera_info',
+}
+
+
+def build_sim(values: dict[str, Any]) -> Graph:
+    """The embedded simulated work cell seen as a camera plus a robot, with the same nodes as the real robot."""
+    bridge = NodeSpec('pushgrasp_sim', 'sim_bridge', 'sim_bridge', 'pushgrasp_sim.ros.sim_bridge:SimBridgeNode',
+                      parameter_files=('sim_bridge.yaml',),
+                      parameters={'seed': values['seed'], 'num_objects': values['num_objects'],
+                                  'test_case_file': values['test_case_file'],
+                                  'depth_encoding': values['depth_encoding']})
+    # The simulated camera's pose, written like a calibration result of the real camera.
+    perception = perception_node({**values, 'calibration_file': '$(share pushgrasp)/config/sim_camera.yaml'},
+                                 SIM_CAMERA_TOPICS)
+    nodes = [bridge, perception, policy_node(values), control_node('sim')]
+    return Graph('sim', SIM.description, with_rviz(nodes, values))
+
+
 def build_real(values: dict[str, Any]) -> Graph:
     """A UR5 (ur_rtde or MoveIt) with a RealSense camera."""
     nodes = [perception_node(values, REALSENSE_TOPICS), policy_node(values),
@@ -188,14 +209,19 @@ HSR = GraphDefinition(
     (SEED, POLICY, CHECKPOINT, USE_RVIZ, *camera_arguments(HSR_HEAD_CAMERA_TOPICS)),
     build_hsr)
 
-GRAPHS: dict[str, GraphDefinition] = {g.name: g for g in (MOCK, REAL, HSR)}
+SIM = GraphDefinition(
+    'sim', 'The embedded MuJoCo work cell (a UR5, a gripper, an RGB-D camera, toy blocks) with the same '
+           'perception, policy and control nodes as the real robot.',
+    (SEED, POLICY, CHECKPOINT, USE_RVIZ,
+     Argument('num_objects', 10, 'Random objects in the first scene.'),
+     Argument('test_case_file', '', 'A test-case file (reference format) for the first scene instead.'),
+     Argument('depth_encoding', '32FC1', 'Simulated depth images: 32FC1 metres or 16UC1 millimetres.')),
+    build_sim)
+
+GRAPHS: dict[str, GraphDefinition] = {g.name: g for g in (SIM, MOCK, REAL, HSR)}
 
 # Graphs users may ask for that a later part of the project provides, and what to use meanwhile.
-PLANNED_GRAPHS = {
-    'sim': 'the simulated work cell graph is not available in this version (the embedded simulator and its '
-           'bridge node are not built yet); `pushgrasp launch mock` runs the policy and control nodes '
-           'on a synthetic heightmap instead',
-}
+PLANNED_GRAPHS: dict[str, str] = {}
 
 
 def build_graph(name: str, **values: Any) -> Graph:

@@ -19,6 +19,12 @@ from launch_ros.actions import Node
 from pushgrasp.graph import GRAPHS, build_graph, expand_share
 
 
+def share(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Parameters with `$(share PKG)` in string values replaced by the package's share directory."""
+    return {name: expand_share(value, get_package_share_directory) if isinstance(value, str) else value
+            for name, value in parameters.items()}
+
+
 def launch_description(graph_name: str) -> LaunchDescription:
     """The LaunchDescription of graph `graph_name`, with one launch argument per graph argument."""
     definition = GRAPHS[graph_name]
@@ -32,7 +38,7 @@ def launch_description(graph_name: str) -> LaunchDescription:
         config = get_package_share_directory('pushgrasp') + '/config/'
         return [Node(package=spec.package, executable=spec.executable, name=spec.name, output='screen',
                      arguments=[expand_share(a, get_package_share_directory) for a in spec.arguments],
-                     parameters=[config + f for f in spec.parameter_files] + [spec.parameters],
+                     parameters=[config + f for f in spec.parameter_files] + [share(spec.parameters)],
                      remappings=list(spec.remappings))
                 for spec in graph.nodes]
 

@@ -59,6 +59,8 @@ def node_command(spec: NodeSpec) -> list[str]:
     for filename in spec.parameter_files:
         command += ['--params-file', str(config_path(filename))]
     for name, value in spec.parameters.items():
+        if isinstance(value, str):
+            value = expand_share(value, get_package_share_directory)
         command += ['-p', f'{name}:={parameter_literal(value)}']
     for source, target in spec.remappings:
         command += ['-r', f'{source}:={target}']

@@ -8,14 +8,26 @@ camera-to-base pose, and kept when it falls inside the workspace box. Each heigh
 the HIGHEST point that landed in it (what a camera looking straight down would see): its height above
 workspace.z_min and its colour. Cells that no point reached stay 0 (height) and black (colour).
 
-The work is O(pixels) and fully vectorised: one `np.maximum.at` finds the top height per cell, a second
-pass picks the pixel that reached it.
+The work is O(pixels), vectorised and sort-free:
+
+1. Back-projection is one multiply-add per coordinate. For a given K, image size, camera pose and
+   workspace, the per-pixel coefficients that turn a depth in metres into the point's fractional heightmap
+   column, row and height are computed once and cached (`ray_coefficients`).
+2. The cell of every point comes from truncating casts, and one boolean mask (an unsigned compare per axis)
+   keeps the points inside the box; only those are gathered.
+3. The highest point per cell is ONE `np.maximum.at` over int64 keys that pack the point's height above
+   the box floor (a non-negative float32, whose bit pattern orders like its value) above its pixel index:
+   the maximum key per cell gives both the top height and, on exact ties, the largest pixel index.
+
+`workspace_points` (steps 1 and 2) is shared with multi-view fusion (`fusion.py`) and point clouds
+(`pointcloud.py`); `highest_per_cell` (step 3) with fusion.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -78,7 +90,8 @@ def check_camera_pose(camera_pose: np.ndarray) -> np.ndarray:
     return camera_pose
 
 
-def _check_images(color: np.ndarray, depth: np.ndarray) -> None:
+def check_images(color: np.ndarray, depth: np.ndarray) -> None:
+    """Raise ValueError saying what is wrong unless color is (H, W, 3) uint8 and depth an aligned (H, W) image."""
     if depth.ndim != 2:
         raise ValueError(f'depth must be a 2-D (H, W) image, got shape {depth.shape}')
     if color.ndim != 3 or color.shape[2] != 3:
@@ -90,6 +103,165 @@ def _check_images(color: np.ndarray, depth: np.ndarray) -> None:
         raise ValueError(f'color must be uint8, got {color.dtype}')
     if not (np.issubdtype(depth.dtype, np.floating) or np.issubdtype(depth.dtype, np.unsignedinteger)):
         raise ValueError(f'depth must be float metres or unsigned-integer millimetres, got {depth.dtype}')
+
+
+# Columns and rows are computed shifted by this many cells, so that a point inside the box has both >= 1:
+# truncating casts to int then floor them. Unshifted again, anything before the box (and NaN or infinities,
+# which casts turn into INT_MIN, INT_MAX or 0) is negative, i.e. huge unsigned: one unsigned compare per axis.
+_SHIFT = 1
+_INF_BITS = np.float32(np.inf).view(np.uint32)
+
+
+@lru_cache(maxsize=8)
+def _cached_coefficients(intrinsics: bytes, camera_pose: bytes, height: int, width: int, workspace: Workspace,
+                         table_tolerance: float, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    k = np.frombuffer(intrinsics, dtype=np.float64).reshape(3, 3)
+    pose = np.frombuffer(camera_pose, dtype=np.float64).reshape(4, 4)
+    floor = workspace.z_min - table_tolerance
+    # Base point = depth * R K^-1 [u, v, 1] + t; grid coordinates = (point - origin) / [res, res, 1].
+    to_grid = np.diag([1.0 / workspace.resolution, 1.0 / workspace.resolution, 1.0])
+    matrix = to_grid @ pose[:3, :3] @ np.linalg.inv(k)
+    offsets = to_grid @ (pose[:3, 3] - [workspace.x_min, workspace.y_min, floor]) + [shift, shift, 0.0]
+    u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
+    pixels = np.stack([u.ravel(), v.ravel(), np.ones(height * width)])
+    coefficients = (matrix @ pixels).astype(np.float32)
+    coefficients.setflags(write=False)
+    offsets = offsets.astype(np.float32)
+    offsets.setflags(write=False)
+    return coefficients, offsets
+
+
+def ray_coefficients(intrinsics: np.ndarray, camera_pose: np.ndarray, image_shape: tuple[int, int],
+                     workspace: Workspace, table_tolerance: float = DEFAULT_TABLE_TOLERANCE,
+                     shift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel coefficients from depth to heightmap grid coordinates (cached, read-only arrays).
+
+    For the pixel with flat (row-major) index p and depth d (metres), the point it sees has
+    `grid = d * coefficients[:, p] + offsets`: its fractional heightmap column (x - x_min) / resolution + shift,
+    fractional row (y - y_min) / resolution + shift, and its height above the box floor z_min - table_tolerance
+    in metres. coefficients is (3, H * W) float32, offsets (3,) float32. The last 8 configurations are
+    cached, so a camera whose K and pose stay put pays for this once.
+    """
+    intrinsics = np.ascontiguousarray(intrinsics, dtype=np.float64)
+    camera_pose = np.ascontiguousarray(camera_pose, dtype=np.float64)
+    return _cached_coefficients(intrinsics.tobytes(), camera_pose.tobytes(), int(image_shape[0]),
+                                int(image_shape[1]), workspace, float(table_tolerance), float(shift))
+
+
+@dataclass
+class WorkspacePoints:
+    """The depth pixels of one frame whose points lie inside the workspace box.
+
+    pixels: (n,) int64 flat (row-major) indices of the pixels, increasing.
+    cells: (n,) int32 flat index (row * cols + col) of the heightmap cell of each point.
+    lift: (n,) float32 height above the box floor z_min - table_tolerance, metres, >= +0.0.
+    """
+
+    pixels: np.ndarray
+    cells: np.ndarray
+    lift: np.ndarray
+    workspace: Workspace
+    table_tolerance: float
+    num_valid_depth: int
+    """Pixels whose depth was usable (finite and positive), inside the box or not."""
+    grid: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    """Shifted fractional column and row of EVERY pixel (the whole image), for `base_points`."""
+
+    def base_points(self) -> np.ndarray:
+        """(n, 3) float32 base-frame positions of the points, metres."""
+        ws = self.workspace
+        resolution = np.float32(ws.resolution)
+        points = np.empty((self.pixels.size, 3), np.float32)
+        points[:, 0] = self.grid[0].take(self.pixels) * resolution + np.float32(ws.x_min - _SHIFT * ws.resolution)
+        points[:, 1] = self.grid[1].take(self.pixels) * resolution + np.float32(ws.y_min - _SHIFT * ws.resolution)
+        points[:, 2] = self.lift + np.float32(ws.z_min - self.table_tolerance)
+        return points
+
+
+def workspace_points(depth: np.ndarray, intrinsics: np.ndarray, camera_pose: np.ndarray, workspace: Workspace,
+                     depth_scale: float | None = None,
+                     table_tolerance: float = DEFAULT_TABLE_TOLERANCE) -> WorkspacePoints:
+    """Back-project a depth image and keep the points inside the workspace box (z down to the tolerance).
+
+    `depth` is float metres or unsigned-integer units of `depth_scale` metres (None: 0.001 for integers,
+    1.0 for floats); zero, negative, NaN and infinite depths are ignored. K and the pose must already be
+    checked (`check_intrinsics`, `check_camera_pose`).
+    """
+    floating = np.issubdtype(depth.dtype, np.floating)
+    if depth_scale is None:
+        depth_scale = 1.0 if floating else 0.001
+    coefficients, offsets = ray_coefficients(intrinsics, camera_pose, depth.shape, workspace, table_tolerance,
+                                             float(_SHIFT))
+    rows, cols = workspace.shape
+    d = depth.astype(np.float32, copy=False).ravel()
+    if depth_scale != 1.0:  # metres first, so that millimetres and metres give the same points
+        d = d * np.float32(depth_scale)
+    # The bit pattern of a float32 read as uint32 orders like the value for +0.0 ... +inf, and puts NaN above
+    # +inf and every negative number above those: finite and positive <=> 0 < bits < bits(+inf).
+    inside = d.view(np.uint32) - np.uint32(1) < _INF_BITS - 1
+    num_valid_depth = int(np.count_nonzero(inside))
+    with np.errstate(invalid='ignore', over='ignore'):  # inf * 0, and casts of NaN and inf
+        col = d * coefficients[0]
+        col += offsets[0]
+        row = d * coefficients[1]
+        row += offsets[1]
+        lift = d * coefficients[2]
+        lift += offsets[2]
+        cell = row.astype(np.int32)
+        cell_col = col.astype(np.int32)
+    cell -= _SHIFT
+    cell_col -= _SHIFT
+    inside &= cell.view(np.uint32) < rows  # negative rows wrap around to huge unsigned numbers
+    inside &= cell_col.view(np.uint32) < cols
+    # 0 <= lift <= top of the box, in one compare of the bits (-0.0 and NaN fail it).
+    inside &= lift.view(np.uint32) <= np.float32(workspace.z_max - workspace.z_min + table_tolerance).view(np.uint32)
+    pixels = np.flatnonzero(inside)
+    cell *= cols
+    cell += cell_col
+    return WorkspacePoints(pixels=pixels, cells=cell.take(pixels), lift=lift.take(pixels), workspace=workspace,
+                           table_tolerance=float(table_tolerance), num_valid_depth=num_valid_depth, grid=(col, row))
+
+
+def highest_per_cell(cells: np.ndarray, lift: np.ndarray, sources: np.ndarray,
+                     num_cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The highest point of every cell, in one sort-free pass.
+
+    Args:
+        cells: (n,) flat cell index of each point, in [0, num_cells).
+        lift: (n,) float32 height of each point, >= 0 (not -0.0).
+        sources: (n,) non-negative int index of each point's pixel (< 2**32); exact ties of `lift` go to the
+            largest source.
+        num_cells: number of cells.
+
+    Returns:
+        valid (num_cells,) bool (a point landed in the cell), top (num_cells,) float32 highest lift
+        (0 where not valid), source (num_cells,) int64 pixel of the highest point (0 where not valid).
+    """
+    # The bit pattern of a non-negative float32 orders like its value, so (lift bits << 32 | source) orders
+    # points by height first and source second: the max key per cell names the winner.
+    keys = lift.view(np.int32).astype(np.int64)
+    keys <<= 32
+    keys |= sources
+    best = np.full(num_cells, -1, dtype=np.int64)
+    np.maximum.at(best, cells, keys)
+    valid = best >= 0
+    np.maximum(best, 0, out=best)
+    top = (best >> 32).astype(np.int32).view(np.float32)
+    return valid, top, best & 0xFFFFFFFF
+
+
+def assemble_result(color_rows: np.ndarray, valid: np.ndarray, top: np.ndarray, source: np.ndarray,
+                    workspace: Workspace, table_tolerance: float, num_valid_depth: int,
+                    num_points: int) -> HeightmapResult:
+    """A HeightmapResult from `highest_per_cell` output and the (N, 3) uint8 colour rows `source` indexes."""
+    rows, cols = workspace.shape
+    # Empty cells have top 0 (so height 0) and source 0, whose colour the mask blanks.
+    height = np.maximum(top - np.float32(table_tolerance), np.float32(0.0))
+    color_map = np.take(color_rows, source, axis=0)
+    color_map *= valid[:, None]
+    return HeightmapResult(color=color_map.reshape(rows, cols, 3), height=height.reshape(rows, cols),
+                           valid=valid.reshape(rows, cols), workspace=workspace,
+                           num_valid_depth=num_valid_depth, num_points=num_points)
 
 
 def project_rgbd(color: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, camera_pose: np.ndarray,
@@ -116,54 +288,22 @@ def project_rgbd(color: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, c
     """
     color = np.asarray(color)
     depth = np.asarray(depth)
-    _check_images(color, depth)
+    check_images(color, depth)
     intrinsics = check_intrinsics(intrinsics)
     camera_pose = check_camera_pose(camera_pose)
-    if resolution is not None and resolution != workspace.resolution:
-        workspace = dataclasses.replace(workspace, resolution=float(resolution))
-    if depth_scale is None:
-        depth_scale = 1.0 if np.issubdtype(depth.dtype, np.floating) else 0.001
+    workspace = with_resolution(workspace, resolution)
+    points = workspace_points(depth, intrinsics, camera_pose, workspace, depth_scale, table_tolerance)
     rows, cols = workspace.shape
-    num_cells = rows * cols
+    valid, top, source = highest_per_cell(points.cells, points.lift, points.pixels, rows * cols)
+    return assemble_result(color.reshape(-1, 3), valid, top, source, workspace, table_tolerance,
+                           points.num_valid_depth, points.pixels.size)
 
-    # Metric depth over the whole image (float32 is ample: 0.1 um at 1 m); unusable pixels get depth 0.
-    metric = depth.astype(np.float32, copy=False)
-    usable = (np.isfinite(metric) & (metric > 0)) if np.issubdtype(depth.dtype, np.floating) else depth > 0
-    metric = np.where(usable, metric * np.float32(depth_scale), np.float32(0.0))
 
-    # Base-frame point = depth * (R K^-1 [u, v, 1]) + t. Each ray component is separable into a column
-    # term plus a row term, so the rays cost two broadcasts instead of a per-pixel matrix product.
-    ray_matrix = (camera_pose[:3, :3] @ np.linalg.inv(intrinsics)).astype(np.float32)
-    translation = camera_pose[:3, 3].astype(np.float32)
-    u = np.arange(depth.shape[1], dtype=np.float32)
-    v = np.arange(depth.shape[0], dtype=np.float32)[:, None]
-    x, y, z = ((metric * (ray_matrix[i, 0] * u + (ray_matrix[i, 1] * v + ray_matrix[i, 2])) + translation[i]).ravel()
-               for i in range(3))
-
-    # Keep the points inside the box; row along +y, column along +x (see workspace.py).
-    col = np.floor((x - np.float32(workspace.x_min)) / np.float32(workspace.resolution))
-    row = np.floor((y - np.float32(workspace.y_min)) / np.float32(workspace.resolution))
-    inside = (usable.ravel() & (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
-              & (z >= np.float32(workspace.z_min - table_tolerance)) & (z <= np.float32(workspace.z_max)))
-    pixels = np.flatnonzero(inside)
-    cell = row[pixels].astype(np.intp) * cols + col[pixels].astype(np.intp)
-    z = z[pixels]
-
-    # Highest point per cell, then (deterministically, the largest pixel index on exact ties) its pixel.
-    top = np.full(num_cells, -np.inf, dtype=np.float32)
-    np.maximum.at(top, cell, z)
-    winners = np.flatnonzero(z == top[cell])
-    source = np.full(num_cells, -1, dtype=np.intp)
-    np.maximum.at(source, cell[winners], pixels[winners])
-
-    valid = source >= 0
-    height = np.zeros(num_cells, dtype=np.float32)
-    height[valid] = np.maximum(top[valid] - np.float32(workspace.z_min), 0.0)
-    color_map = np.zeros((num_cells, 3), dtype=np.uint8)
-    color_map[valid] = color.reshape(-1, 3)[source[valid]]
-    return HeightmapResult(color=color_map.reshape(rows, cols, 3), height=height.reshape(rows, cols),
-                           valid=valid.reshape(rows, cols), workspace=workspace,
-                           num_valid_depth=int(np.count_nonzero(usable)), num_points=int(z.size))
+def with_resolution(workspace: Workspace, resolution: float | None) -> Workspace:
+    """`workspace` with its resolution replaced by `resolution` (unchanged when None or equal)."""
+    if resolution is not None and resolution != workspace.resolution:
+        return dataclasses.replace(workspace, resolution=float(resolution))
+    return workspace
 
 
 def heightmap_from_rgbd(color: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, camera_pose: np.ndarray,

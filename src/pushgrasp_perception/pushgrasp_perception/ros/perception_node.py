@@ -5,8 +5,12 @@
 Subscribes a colour image, the depth image aligned to it and the colour camera's CameraInfo (sensor-data
 QoS, as camera drivers publish them), pairs colour and depth frames by header stamp, projects each pair
 with `pushgrasp_perception.projection` and publishes the result on `heightmap`, `heightmap/color` and
-`heightmap/height` (see `topics.py`). The camera pose in the base frame comes from a calibration YAML file
-or the `camera_pose` parameter. Frames that cannot be used are dropped; each distinct reason is logged once.
+`heightmap/height` (see `topics.py`). After the heightmap, and only while someone subscribes (rviz, a
+recorder), the workspace point cloud of the same frame goes out on `points` (`pointcloud.py`; open3d's outlier
+removal makes it cost some 30 ms a frame, so `pointcloud_min_period_s` can thin it out). The service
+`save_point_cloud` (std_srvs/Trigger) writes the point cloud of the latest frame to the `ply_path` file.
+The camera pose in the base frame comes from a calibration YAML file or the `camera_pose` parameter.
+Frames that cannot be used are dropped; each distinct reason is logged once.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ import numpy as np
 import yaml
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
 
+from pushgrasp_perception.pointcloud import save_ply, workspace_point_cloud
 from pushgrasp_perception.projection import check_camera_pose, check_intrinsics, project_rgbd
-from pushgrasp_perception.ros.conversions import ImageConversionError, msg_to_image, stamp_to_ns
+from pushgrasp_perception.ros.conversions import (ImageConversionError, msg_to_image, ns_to_stamp,
+                                                  pointcloud_to_msg, stamp_to_ns)
 from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
-from pushgrasp_perception.ros.topics import HeightmapPublishers
+from pushgrasp_perception.ros.topics import HEIGHTMAP_QOS_DEPTH, POINTS_TOPIC, HeightmapPublishers
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 from pushgrasp_perception.ros.node_main import spin_node
 
@@ -114,6 +122,13 @@ class PerceptionNode(Node):
         ParamSpec('calibration_file', '', 'YAML file with key camera_pose (4x4); empty = use camera_pose'),
         ParamSpec('sync_tolerance_s', 0.02, 'largest stamp difference of a colour/depth pair, seconds'),
         ParamSpec('depth_scale', 0.001, 'metres per unit of 16UC1 depth images'),
+        ParamSpec('publish_pointcloud', True, f'publish the workspace point cloud on {POINTS_TOPIC} '
+                                              '(computed only while it has subscribers)'),
+        ParamSpec('pointcloud_min_period_s', 0.0, 'least time between two point clouds, seconds (0: every frame)'),
+        ParamSpec('pointcloud_voxel_size', 0.004, 'point cloud voxel down-sampling size, metres (0: none)'),
+        ParamSpec('pointcloud_outlier_neighbors', 20, 'neighbours of the statistical outlier removal (0: none)'),
+        ParamSpec('pointcloud_outlier_std', 2.0, 'outlier threshold, standard deviations of the neighbour distance'),
+        ParamSpec('ply_path', 'points.ply', 'file the save_point_cloud service writes (binary PLY)'),
     )
 
     def __init__(self, node_name: str = 'perception', **kwargs: Any) -> None:
@@ -143,10 +158,21 @@ class PerceptionNode(Node):
         self._info_size: tuple[int, int] = (0, 0)
         self._pairer = ColorDepthPairer(int(round(self.params['sync_tolerance_s'] * 1e9)))
         self.outputs = HeightmapPublishers(self)
+        self.points = self.create_publisher(PointCloud2, POINTS_TOPIC, HEIGHTMAP_QOS_DEPTH)
+        self.published_pointclouds = 0
+        self._last_pointcloud_ns: int | None = None
+        self._latest: tuple[np.ndarray, np.ndarray, float, int] | None = None
+        """The latest projected frame: (color, depth, depth scale, stamp ns)."""
+        self.create_service(Trigger, 'save_point_cloud', self.on_save_point_cloud)
         self.create_subscription(Image, self.params['color_topic'], self.on_color_image, qos_profile_sensor_data)
         self.create_subscription(Image, self.params['depth_topic'], self.on_depth_image, qos_profile_sensor_data)
         self.create_subscription(CameraInfo, self.params['camera_info_topic'], self.on_camera_info,
                                  qos_profile_sensor_data)
+
+    @property
+    def intrinsics(self) -> np.ndarray | None:
+        """The camera matrix K of the last usable CameraInfo (None before one arrived)."""
+        return self._intrinsics
 
     def _drop(self, reason: str) -> None:
         if reason not in self.drop_counts:
@@ -225,7 +251,63 @@ class PerceptionNode(Node):
             self.get_logger().info(f'publishing heightmaps ({result.workspace.shape[0]}x{result.workspace.shape[1]}'
                                    f' cells, {result.num_points} points in the first)')
         self.published += 1
+        self._latest = (color, depth, scale, stamp_ns)
+        if self._point_cloud_due():
+            self.publish_point_cloud()
         return True
+
+    def _point_cloud_due(self) -> bool:
+        if not self.params['publish_pointcloud'] or self.points.get_subscription_count() == 0:
+            return False
+        now = self.get_clock().now().nanoseconds
+        if (self._last_pointcloud_ns is not None
+                and now - self._last_pointcloud_ns < self.params['pointcloud_min_period_s'] * 1e9):
+            return False
+        self._last_pointcloud_ns = now
+        return True
+
+    def point_cloud(self) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """(points, colors, stamp ns) of the latest projected frame (see `workspace_point_cloud`); None before one."""
+        if self._latest is None:
+            return None
+        color, depth, scale, stamp_ns = self._latest
+        points, colors = workspace_point_cloud(
+            color, depth, self._intrinsics, self._camera_pose, self._workspace,
+            voxel_size=self.params['pointcloud_voxel_size'],
+            outlier_neighbors=self.params['pointcloud_outlier_neighbors'],
+            outlier_std=self.params['pointcloud_outlier_std'], depth_scale=scale)
+        return points, colors, stamp_ns
+
+    def publish_point_cloud(self) -> bool:
+        """Publish the point cloud of the latest projected frame on `points`; False when there is none."""
+        try:
+            cloud = self.point_cloud()
+        except ValueError as error:
+            self._drop(f'point cloud: {error}')
+            return False
+        if cloud is None:
+            return False
+        points, colors, stamp_ns = cloud
+        header = Header(stamp=ns_to_stamp(stamp_ns), frame_id=self.params['base_frame'])
+        self.points.publish(pointcloud_to_msg(points, colors, header))
+        self.published_pointclouds += 1
+        return True
+
+    def on_save_point_cloud(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """Write the point cloud of the latest frame to `ply_path`."""
+        path = self.params['ply_path']
+        try:
+            cloud = self.point_cloud()
+            if cloud is None:
+                response.success, response.message = False, 'no RGB-D frame projected yet'
+                return response
+            save_ply(path, cloud[0], cloud[1])
+        except (OSError, ValueError) as error:
+            response.success, response.message = False, f'could not save the point cloud to {path}: {error}'
+            self.get_logger().error(response.message)
+            return response
+        response.success, response.message = True, f'saved {cloud[0].shape[0]} points to {path}'
+        return response
 
 
 def main(args: list[str] | None = None) -> None:

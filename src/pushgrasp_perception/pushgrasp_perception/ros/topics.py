@@ -17,6 +17,8 @@ HEIGHTMAP_COLOR_TOPIC = 'heightmap/color'
 """sensor_msgs/Image rgb8: the colour heightmap alone (for rviz and rqt_image_view)."""
 HEIGHTMAP_HEIGHT_TOPIC = 'heightmap/height'
 """sensor_msgs/Image 32FC1: the height heightmap alone, metres above the table."""
+POINTS_TOPIC = 'points'
+"""sensor_msgs/PointCloud2 (x, y, z, rgb): the workspace point cloud in the base frame (for rviz)."""
 HEIGHTMAP_QOS_DEPTH = 5
 """History depth of the (reliable, volatile) heightmap publishers."""
 

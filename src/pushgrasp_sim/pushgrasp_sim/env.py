@@ -1,0 +1,273 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The push-grasp environment: the simulated work cell behind a `reset(seed, scene)` / `step(primitive)` API.
+
+    env = PushGraspEnv()
+    observation = env.reset(seed=0, scene=10)                 # 10 random blocks
+    observation, info = env.step(primitive)                   # a pushgrasp_control Primitive
+    env.close()
+
+Primitives run through the same plan and safety checks as on the robot (pushgrasp_control.motion) on a
+simulated UR5 that moves by inverse kinematics and joint servos; a grasp succeeds only if an object is
+still between the fingers after lifting, and the picked object then leaves the scene. Deterministic for
+a seed on one machine. Plain Python: no ROS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+import mujoco
+import numpy as np
+
+from pushgrasp_control.motion import (
+    MotionLimits, PrimitiveRefused, RobotError, execute_plan, plan_primitive, validate_plan)
+from pushgrasp_control.primitives import Primitive, PrimitiveType
+from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
+from pushgrasp_sim.blocks import SHAPES_BY_NAME
+from pushgrasp_sim.camera import CameraOptions, RGBDCamera
+from pushgrasp_sim.kinematics import JOINT_NAMES
+from pushgrasp_sim.physics import Physics
+from pushgrasp_sim.randomization import DomainRandomizer, RandomizationOptions
+from pushgrasp_sim.robot import SimRobot, SimRobotConfig
+from pushgrasp_sim.scene import ObjectState, Scene, SceneSpec, build_scene, find_explosions, object_states
+
+# Where picked objects go: far from the cell, floating (gravity compensated) and without contacts.
+REMOVED_POSITION = np.array([3.0, 0.0, -2.0])
+
+
+@dataclass
+class SimConfig:
+    """Settings of the simulated work cell."""
+
+    workspace: Workspace = DEFAULT_WORKSPACE
+    camera: CameraOptions = field(default_factory=CameraOptions)
+    randomization: RandomizationOptions | None = None
+    """Per-episode domain randomisation (None: off)."""
+    limits: MotionLimits = field(default_factory=MotionLimits)
+    robot: SimRobotConfig = field(default_factory=SimRobotConfig)
+    default_num_objects: int = 10
+    change_threshold: float = 0.005
+    """An object that moved farther than this (metres) changed the scene."""
+
+
+@dataclass
+class Observation:
+    """One RGB-D frame of the static camera, with what is needed to turn it into a heightmap."""
+
+    color: np.ndarray
+    """(480, 640, 3) uint8 RGB."""
+    depth: np.ndarray
+    """(480, 640) float32 depth along the optical axis, metres; 0 where missing."""
+    intrinsics: np.ndarray
+    """3x3 camera matrix K."""
+    camera_pose: np.ndarray
+    """4x4 camera-to-base transform, OpenCV optical frame (x right, y down, z forward)."""
+    time: float = 0.0
+    """Simulated time of the frame, seconds."""
+
+
+@dataclass
+class StepInfo:
+    """What happened when a primitive ran."""
+
+    primitive: str
+    """'push' or 'grasp'."""
+    executed: bool = False
+    """The motion ran to the end (not refused, not stopped by a collision or a blocked arm)."""
+    grasp_success: bool = False
+    grasped_object: int | None = None
+    """Index of the object picked by a successful grasp."""
+    scene_changed: bool = False
+    objects_remaining: int = 0
+    """Objects still inside the workspace."""
+    objects_left_workspace: list[int] = field(default_factory=list)
+    """Objects that were inside the workspace before the primitive and are outside after it."""
+    collision: bool = False
+    """The arm or gripper touched the table (the motion stopped there)."""
+    error: str = ''
+    """Why the primitive was refused or stopped; empty when it ran."""
+    physics_steps: int = 0
+
+
+def as_scene_spec(seed: int, scene: SceneSpec | int | str | os.PathLike | None, default_objects: int) -> SceneSpec:
+    """A SceneSpec from a spec, a number of random objects, a test-case path, or None (the default count)."""
+    if isinstance(scene, SceneSpec):
+        return replace(scene, seed=seed)
+    if scene is None:
+        return SceneSpec(num_objects=default_objects, seed=seed)
+    if isinstance(scene, (int, np.integer)):
+        return SceneSpec(num_objects=int(scene), seed=seed)
+    return SceneSpec(testcase=scene, seed=seed)
+
+
+class PushGraspEnv:
+    """The simulated work cell: reset to a scene, step with primitives, observe RGB-D frames."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        """Create the environment; the first `reset` builds a scene."""
+        self.config = config or SimConfig()
+        self.scene: Scene | None = None
+        self.physics: Physics | None = None
+        self.robot: SimRobot | None = None
+        self.camera: RGBDCamera | None = None
+        self._removed: set[int] = set()
+        self._held: int | None = None
+
+    # --- episode ------------------------------------------------------------------------------------
+    def reset(self, seed: int, scene: SceneSpec | int | str | os.PathLike | None = None) -> Observation:
+        """Build a new scene (random objects from `seed`, or a test case) and return the first frame.
+
+        Raises ValueError (TestCaseError) for a malformed test case, OSError for a missing file, SceneError
+        when the scene could not be settled.
+        """
+        spec = as_scene_spec(seed, scene, self.config.default_num_objects)
+        built = build_scene(replace(spec, workspace=self.config.workspace))
+        self._close_camera()
+        self.scene = built
+        self.physics = Physics(built.model, built.data)
+        self.robot = SimRobot(self.physics, self.config.robot)
+        rng = np.random.default_rng(seed)
+        if self.config.randomization is not None:
+            DomainRandomizer(built.model, self.config.randomization).apply(built.model, rng)
+            mujoco.mj_forward(built.model, built.data)
+        self.camera = RGBDCamera(built.model, options=replace(self.config.camera, seed=seed))
+        self._removed = set()
+        self._held = None
+        return self.render()
+
+    def render(self) -> Observation:
+        """The camera's current RGB-D frame."""
+        self._require_scene()
+        frame = self.camera.render(self.physics.data)
+        return Observation(color=frame.color, depth=frame.depth, intrinsics=frame.intrinsics,
+                           camera_pose=frame.camera_pose, time=float(self.physics.data.time))
+
+    def step(self, primitive: Primitive) -> tuple[Observation, StepInfo]:
+        """Execute `primitive` in physics, then return to home and observe.
+
+        A refused primitive (outside the workspace, too low, out of reach) does not move the arm.
+        """
+        self._require_scene()
+        info = StepInfo(primitive=primitive.type.name.lower())
+        steps_before = self.physics.steps_taken
+        before = self._positions()
+        inside_before = {s.index for s in self.object_states() if s.inside_workspace}
+        try:
+            plan = plan_primitive(primitive, self.config.limits)
+            validate_plan(plan, self.config.limits)
+        except PrimitiveRefused as error:
+            info.error = f'refused: {error}'
+        else:
+            self.open_gripper()  # release anything still held before a new primitive
+            outcome = execute_plan(self.robot, plan)
+            info.executed = not outcome.error
+            info.error = outcome.error
+            info.collision = self.robot.last_collision is not None and 'collision' in outcome.error
+            if primitive.type == PrimitiveType.GRASP and outcome.success:
+                held = self.held_object()
+                if held is not None:
+                    info.grasp_success, info.grasped_object = True, held
+                    self._remove(held)
+            self._home()
+        after = self._positions()
+        moved = [i for i in before if i not in self._removed and
+                 np.linalg.norm(after[i] - before[i]) > self.config.change_threshold]
+        info.scene_changed = bool(moved) or info.grasp_success
+        states = self.object_states()
+        info.objects_left_workspace = sorted(s.index for s in states
+                                             if s.index in inside_before and not s.inside_workspace)
+        info.objects_remaining = sum(s.inside_workspace for s in states)
+        present = [o for o in self.scene.objects if o.index not in self._removed]
+        exploded = find_explosions(self.physics.model, self.physics.data, objects=present)
+        if exploded:
+            info.error = (info.error + '; ' if info.error else '') + 'simulation unstable: ' + '; '.join(exploded)
+        info.physics_steps = self.physics.steps_taken - steps_before
+        return self.render(), info
+
+    # --- robot-side helpers (also used by the sim bridge node) --------------------------------------
+    def held_object(self) -> int | None:
+        """Index of the object between both fingers and off the table, or None."""
+        self._require_scene()
+        for obj in self.scene.objects:
+            if obj.index in self._removed:
+                continue
+            left, right = self.physics.finger_contacts(obj.body_name)
+            if left and right and self.physics.body_position(obj.body_name)[2] > self._resting_height(obj.index):
+                return obj.index
+        return None
+
+    def close_gripper(self) -> float:
+        """Close the jaws; remember what they hold. The opening afterwards, metres."""
+        width = self.robot.close_gripper()
+        return width
+
+    def open_gripper(self) -> float:
+        """Open the jaws; an object that was lifted off the table is taken out of the scene (into a bin)."""
+        held = self.held_object()
+        self.robot.open_gripper()
+        if held is not None:
+            self._remove(held)
+        return self.robot.gripper_width()
+
+    def object_states(self) -> list[ObjectState]:
+        """Pose and workspace membership of every object still in the scene."""
+        self._require_scene()
+        return [s for s in object_states(self.physics.model, self.physics.data, self.config.workspace)
+                if s.index not in self._removed]
+
+    def joint_state(self) -> tuple[list[str], np.ndarray]:
+        """Names and positions (radians) of the arm joints."""
+        self._require_scene()
+        return list(JOINT_NAMES), self.physics.arm_qpos.copy()
+
+    def close(self) -> None:
+        """Release the renderer (call once; the environment can be reset again afterwards)."""
+        self._close_camera()
+
+    def __enter__(self) -> PushGraspEnv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals ----------------------------------------------------------------------------------
+    def _require_scene(self) -> None:
+        if self.scene is None:
+            raise RuntimeError('call reset(seed, scene) before using the environment')
+
+    def _close_camera(self) -> None:
+        if self.camera is not None:
+            self.camera.close()
+            self.camera = None
+
+    def _positions(self) -> dict[int, np.ndarray]:
+        return {o.index: self.physics.body_position(o.body_name).copy() for o in self.scene.objects}
+
+    def _resting_height(self, index: int) -> float:
+        # An object counts as lifted when its centre is clearly above where it could rest on the table.
+        return float(SHAPES_BY_NAME[self.scene.objects[index].shape].bounding_radius) + 0.02
+
+    def _remove(self, index: int) -> None:
+        """Take an object out of the scene: park it far away, floating, without contacts."""
+        model, data = self.physics.model, self.physics.data
+        obj = self.scene.objects[index]
+        body = model.body(obj.body_name)
+        geoms = slice(body.geomadr[0], body.geomadr[0] + body.geomnum[0])
+        model.geom_contype[geoms] = 0
+        model.geom_conaffinity[geoms] = 0
+        model.body_gravcomp[body.id] = 1.0
+        joint = model.joint(body.jntadr[0])
+        qpos, dof = joint.qposadr[0], joint.dofadr[0]
+        data.qpos[qpos:qpos + 3] = REMOVED_POSITION + np.array([0.0, 0.3 * index, 0.0])
+        data.qpos[qpos + 3:qpos + 7] = (1.0, 0.0, 0.0, 0.0)
+        data.qvel[dof:dof + 6] = 0.0
+        mujoco.mj_forward(model, data)
+        self._removed.add(index)
+
+    def _home(self) -> None:
+        try:
+            self.robot.go_home()
+        except RobotError:
+            pass  # the next primitive plans from wherever the arm is

@@ -1,0 +1,97 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The environment API: grasps and pushes executed in physics, scene bookkeeping, determinism."""
+
+import numpy as np
+import pytest
+
+from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
+from pushgrasp_perception import DEFAULT_WORKSPACE
+from pushgrasp_perception.projection import heightmap_from_rgbd
+from pushgrasp_sim.env import PushGraspEnv
+
+CUBE_AT_CENTRE = '4.obj 0.3 0.47 0.65 -0.500000 0.000000 0.025000 0 0 0\n'
+
+
+@pytest.fixture
+def env():
+    environment = PushGraspEnv()
+    yield environment
+    environment.close()
+
+
+def write_case(tmp_path, text):
+    path = tmp_path / 'case.txt'
+    path.write_text(text)
+    return str(path)
+
+
+def heights(observation):
+    return heightmap_from_rgbd(observation.color, observation.depth, observation.intrinsics,
+                               observation.camera_pose, DEFAULT_WORKSPACE)[1]
+
+
+def at(kind, x, y, height, rotation=0):
+    row, col = DEFAULT_WORKSPACE.base_to_pixel(x, y)
+    return primitive_from_pixel(kind, rotation, row, col, height, DEFAULT_WORKSPACE)
+
+
+def test_grasp_of_an_isolated_block_succeeds_and_removes_it(env, tmp_path):
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
+    assert len(env.object_states()) == 1
+    x, y, _ = env.object_states()[0].position
+    observation, info = env.step(at(PrimitiveType.GRASP, x, y, heights(observation)))
+    assert info.executed and info.error == ''
+    assert info.grasp_success and info.grasped_object == 0
+    assert info.scene_changed and info.objects_remaining == 0
+    assert env.object_states() == []
+    assert heights(observation).max() < 0.01, 'the picked block is gone from the camera view'
+
+
+def test_grasp_at_empty_table_fails(env, tmp_path):
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
+    _, info = env.step(at(PrimitiveType.GRASP, 0.4, 0.15, heights(observation)))
+    assert not info.grasp_success and info.grasped_object is None
+    assert not info.scene_changed and info.objects_remaining == 1
+
+
+def test_push_moves_a_block_in_the_commanded_direction(env, tmp_path):
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
+    start = env.object_states()[0].position.copy()
+    # Start 6 cm before the block (in -y) and push along +y (rotation 4 of 16 = 90 degrees).
+    _, info = env.step(at(PrimitiveType.PUSH, start[0], start[1] - 0.06, heights(observation), rotation=4))
+    assert info.executed, info.error
+    moved = env.object_states()[0].position - start
+    assert info.scene_changed
+    assert moved[1] > 0.02, f'the block moved {moved} (expected along +y)'
+    assert abs(moved[0]) < 0.5 * moved[1]
+
+
+def test_a_primitive_outside_the_workspace_is_refused_without_moving(env, tmp_path):
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
+    primitive = at(PrimitiveType.GRASP, 0.5, 0.0, heights(observation))
+    primitive.position = primitive.position + np.array([0.5, 0.0, 0.0])
+    joints_before = env.joint_state()[1]
+    _, info = env.step(primitive)
+    assert not info.executed and info.error.startswith('refused')
+    np.testing.assert_allclose(env.joint_state()[1], joints_before)
+
+
+def test_same_seed_same_episode(tmp_path):
+    def episode(seed):
+        with PushGraspEnv() as environment:
+            observation = environment.reset(seed, 6)
+            height = heights(observation)
+            row, col = np.unravel_index(np.argmax(height), height.shape)
+            primitive = primitive_from_pixel(PrimitiveType.GRASP, 0, row, col, height, DEFAULT_WORKSPACE)
+            observation, info = environment.step(primitive)
+            poses = np.array([s.position for s in environment.object_states()])
+            return observation.depth, info, poses
+
+    depth_a, info_a, poses_a = episode(5)
+    depth_b, info_b, poses_b = episode(5)
+    np.testing.assert_array_equal(depth_a, depth_b)
+    np.testing.assert_array_equal(poses_a, poses_b)
+    assert info_a == info_b
+    _, _, poses_c = episode(6)
+    assert poses_c.shape != poses_a.shape or not np.allclose(poses_c, poses_a)
