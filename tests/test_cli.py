@@ -25,7 +25,7 @@ def test_the_console_script_is_installed_and_lists_every_subcommand():
 @pytest.mark.parametrize('name', SUBCOMMANDS)
 def test_every_subcommand_takes_a_seed(name):
     parser = build_parser()
-    extra = ['sim'] if name == 'bench' else []
+    extra = {'bench': ['sim'], 'scene': ['--random', '3']}.get(name, [])
     args = parser.parse_args([name, *extra, '--seed', '11'])
     assert args.seed == 11
     if name != 'launch':
@@ -39,10 +39,9 @@ def test_unavailable_subcommands_say_so_and_exit_2(name, capsys):
     assert error.startswith(f'pushgrasp {name}: not available in this version')
 
 
-@pytest.mark.parametrize('target', sorted(BENCHMARKS))
-def test_unavailable_benchmarks_say_what_they_will_measure(target, capsys):
-    assert main(['bench', target]) == 2
-    assert BENCHMARKS[target] in capsys.readouterr().err
+def test_unavailable_benchmarks_say_what_they_will_measure(capsys):
+    assert main(['bench', 'policy']) == 2
+    assert BENCHMARKS['policy'] in capsys.readouterr().err
 
 
 def test_launch_refuses_unknown_graphs_and_arguments(capsys):

@@ -22,7 +22,6 @@ EXIT_UNAVAILABLE = 2
 UNAVAILABLE = {
     'train': 'train a push-grasp policy in the simulator (needs the embedded simulator and the VPG trainer)',
     'eval': 'evaluate a policy on random scenes or test cases (needs the simulator and the evaluator)',
-    'scene': 'build a simulated scene and save pictures and object poses (needs the embedded simulator)',
     'record': 'record a graph to a rosbag2 bag (needs the recorder)',
 }
 BENCHMARKS = {
@@ -51,11 +50,53 @@ def unavailable(name: str, what: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def print_figures(figures: dict[str, Any]) -> None:
+    """Print a flat dict of figures, one per line."""
+    for key, value in figures.items():
+        if isinstance(value, float):
+            value = f'{value:.3f}'
+        print(f'{key}: {value}')
+
+
 def run_bench(args: argparse.Namespace) -> int:
-    """`pushgrasp bench TARGET`."""
-    print(f'pushgrasp bench {args.target}: not available in this version: it will measure '
-          f'{BENCHMARKS[args.target]}.', file=sys.stderr)
-    return EXIT_UNAVAILABLE
+    """`pushgrasp bench TARGET`: measure and print figures (and write them with --json)."""
+    seed = args.seed if args.seed is not None else 0
+    if args.target == 'sim':
+        from pushgrasp_sim.tools import run_sim_benchmark, run_soak
+        figures = run_sim_benchmark(seed=seed, primitives=args.primitives)
+        if args.soak:
+            soak = run_soak(seed=seed, scenes=args.soak)
+            figures.update({f'soak_{k}': v for k, v in soak.items() if k != 'seed'})
+    elif args.target == 'perception':
+        from pushgrasp_perception.bench import run_perception_benchmark
+        figures = run_perception_benchmark(seed=seed)
+    else:
+        print(f'pushgrasp bench {args.target}: not available in this version: it will measure '
+              f'{BENCHMARKS[args.target]}.', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    print_figures(figures)
+    write_json(args.json, figures)
+    return 0
+
+
+def run_scene(args: argparse.Namespace) -> int:
+    """`pushgrasp scene --case FILE | --random N`: build and settle a scene, save its picture and object list."""
+    from pushgrasp_sim.tools import scene_report
+    seed = args.seed if args.seed is not None else 0
+    try:
+        report = scene_report(seed, args.case if args.case else args.random, png=args.png)
+    except (ValueError, OSError) as error:
+        print(f'pushgrasp scene: {error}', file=sys.stderr)
+        return 1
+    inside = sum(o['inside_workspace'] for o in report['objects'])
+    print(f'{len(report["objects"])} objects, {inside} inside the workspace'
+          + (f'; picture in {args.png}' if args.png else ''))
+    for obj in report['objects']:
+        x, y, z = obj['position']
+        print(f'  {obj["shape"]:6s} at ({x:.3f}, {y:.3f}, {z:.3f}) m'
+              + ('' if obj['inside_workspace'] else '  (outside the workspace)'))
+    write_json(args.json, report)
+    return 0
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:
@@ -126,7 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = command('bench', 'Measure speed and memory and print the figures.')
     bench.add_argument('target', choices=sorted(BENCHMARKS), help='what to measure')
+    bench.add_argument('--primitives', type=int, default=30, help='sim: primitives to time (default 30)')
+    bench.add_argument('--soak', type=int, default=0, metavar='N',
+                       help='sim: also run N consecutive random scenes and report failures and memory growth')
     bench.set_defaults(handler=run_bench)
+
+    scene = command('scene', 'Build a simulated scene, let it settle, save a picture and the object poses.')
+    source = scene.add_mutually_exclusive_group(required=True)
+    source.add_argument('--case', metavar='FILE', help='a test-case file in the reference format')
+    source.add_argument('--random', type=int, metavar='N', help='N random objects dropped from the seed')
+    scene.add_argument('--png', metavar='PATH', help='write the camera image and the top view to PATH')
+    scene.set_defaults(handler=run_scene)
 
     launch = command('launch', 'Start a node graph (mock, real, hsr) as processes, without the ros2 CLI.',
                      figures=False)

@@ -74,6 +74,8 @@ class MotionLimits:
     """TCP acceleration of all moves, m/s^2 (ur_rtde's moveL default)."""
     contact_speed: float = 0.1
     """TCP speed of the moves that touch objects (push stroke, grasp descent), m/s."""
+    contact_clearance: float = 0.03
+    """Height above the target surface down to which the arm moves fast before slowing to contact speed."""
     push_height: float = 0.01
     """Height of the fingertips above the surface at the push start."""
     grasp_depth: float = 0.03
@@ -193,6 +195,15 @@ def _stroke_length(start: np.ndarray, direction: np.ndarray, length: float, work
     return max(t, 0.0)
 
 
+def _near(point: np.ndarray, surface: float, above: float, yaw: float, limits: MotionLimits) -> list[Waypoint]:
+    """A fast move down to `contact_clearance` above the surface, if that is below the approach height."""
+    near = surface + limits.contact_clearance
+    if not point[2] < near < above:
+        return []
+    return [Waypoint(Phase.APPROACH, np.array([point[0], point[1], near]), yaw, GripperCommand.NONE,
+                     limits.linear_speed, limits.linear_accel, 'fast down to just above the surface')]
+
+
 def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
     """The waypoints of `primitive` under `limits` (the rules are in the module docstring).
 
@@ -221,6 +232,7 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
         waypoints = [
             Waypoint(Phase.APPROACH, np.array([start[0], start[1], above]), yaw, GripperCommand.CLOSE, fast, accel,
                      'above the push start'),
+            *_near(start, surface, above, yaw, limits),
             Waypoint(Phase.APPROACH, start, yaw, GripperCommand.NONE, slow, accel, 'down to the push start'),
             Waypoint(Phase.CONTACT, end, yaw, GripperCommand.NONE, slow, accel, 'push stroke'),
             Waypoint(Phase.RETREAT, np.array([end[0], end[1], above]), yaw, GripperCommand.NONE, fast, accel,
@@ -235,8 +247,10 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
         waypoints = [
             Waypoint(Phase.APPROACH, np.array([target[0], target[1], above]), yaw, GripperCommand.OPEN, fast, accel,
                      'above the grasp'),
+            *_near(grasp, surface, above, yaw, limits),
             Waypoint(Phase.CONTACT, grasp, yaw, GripperCommand.CLOSE, slow, accel, 'down to the grasp'),
-            Waypoint(Phase.RETREAT, lift, yaw, GripperCommand.NONE, slow, accel, 'lift'),
+            # Lifting can be fast: the closed jaws hold a block with many times its weight.
+            Waypoint(Phase.RETREAT, lift, yaw, GripperCommand.NONE, fast, accel, 'lift'),
         ]
         if above > lift[2]:
             waypoints.append(Waypoint(Phase.RETREAT, np.array([target[0], target[1], above]), yaw,

@@ -27,16 +27,21 @@ def test_push_plan_follows_the_rules():
     push = make_primitive(PrimitiveType.PUSH, rotation=4)  # along +y
     plan = plan_primitive(push, LIMITS)
     validate_plan(plan, LIMITS)
-    assert [w.phase for w in plan.waypoints] == [Phase.APPROACH, Phase.APPROACH, Phase.CONTACT, Phase.RETREAT]
+    assert [w.phase for w in plan.waypoints] == [Phase.APPROACH, Phase.APPROACH, Phase.APPROACH, Phase.CONTACT,
+                                                 Phase.RETREAT]
     assert plan.waypoints[0].gripper == GripperCommand.CLOSE
-    above, start, end, retreat = (w.position for w in plan.waypoints)
+    above, near, start, end, retreat = (w.position for w in plan.waypoints)
     x, y, z = push.position
+    # Fast down to just above the surface, then slow for the last centimetres.
+    np.testing.assert_allclose(near, [x, y, z + LIMITS.contact_clearance])
+    assert plan.waypoints[1].speed == pytest.approx(LIMITS.linear_speed)
+    assert plan.waypoints[2].speed == pytest.approx(LIMITS.contact_speed)
     np.testing.assert_allclose(start, [x, y, z + LIMITS.push_height])
     np.testing.assert_allclose(above, [x, y, z + LIMITS.approach_height])
     np.testing.assert_allclose(end, start + [0.0, 0.1, 0.0], atol=1e-12)
     np.testing.assert_allclose(retreat, [end[0], end[1], z + LIMITS.approach_height])
     assert plan.stroke_length == pytest.approx(0.1)
-    assert plan.waypoints[2].speed == pytest.approx(LIMITS.contact_speed)
+    assert plan.waypoints[3].speed == pytest.approx(LIMITS.contact_speed)
 
 
 def test_push_stroke_is_clipped_to_the_workspace():
@@ -44,24 +49,27 @@ def test_push_stroke_is_clipped_to_the_workspace():
     col = ws.shape[1] - 10  # 2 cm from the +x edge, pushing along +x
     plan = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=col), LIMITS)
     validate_plan(plan, LIMITS)
-    end = plan.waypoints[2].position
+    end = plan.waypoints[3].position
     assert end[0] == pytest.approx(ws.x_max)
-    assert plan.stroke_length == pytest.approx(ws.x_max - plan.waypoints[1].position[0])
+    assert plan.stroke_length == pytest.approx(ws.x_max - plan.waypoints[2].position[0])
     assert plan.stroke_length < 0.03
 
 
 def test_grasp_plan_depth_clamp_and_lift():
     tall = plan_primitive(make_primitive(PrimitiveType.GRASP, rotation=2, surface=0.06), LIMITS)
     validate_plan(tall, LIMITS)
-    assert [w.phase for w in tall.waypoints] == [Phase.APPROACH, Phase.CONTACT, Phase.RETREAT, Phase.RETREAT]
-    assert [w.gripper for w in tall.waypoints][:2] == [GripperCommand.OPEN, GripperCommand.CLOSE]
-    grasp_z = tall.waypoints[1].position[2]
+    assert [w.phase for w in tall.waypoints] == [Phase.APPROACH, Phase.APPROACH, Phase.CONTACT, Phase.RETREAT,
+                                                 Phase.RETREAT]
+    assert [w.gripper for w in tall.waypoints][:3] == [GripperCommand.OPEN, GripperCommand.NONE,
+                                                       GripperCommand.CLOSE]
+    assert tall.waypoints[1].position[2] == pytest.approx(0.06 + LIMITS.contact_clearance)
+    grasp_z = tall.waypoints[2].position[2]
     assert grasp_z == pytest.approx(0.06 - LIMITS.grasp_depth)
-    assert tall.waypoints[2].position[2] - grasp_z >= 0.1 - 1e-9
+    assert tall.waypoints[3].position[2] - grasp_z >= 0.1 - 1e-9
     assert tall.waypoints[0].yaw == pytest.approx(2 * 2 * math.pi / 16)
     # A flat object: never lower than table + min_tcp_height.
     flat = plan_primitive(make_primitive(PrimitiveType.GRASP, surface=0.02), LIMITS)
-    assert flat.waypoints[1].position[2] == pytest.approx(LIMITS.table_height + LIMITS.min_tcp_height)
+    assert flat.waypoints[2].position[2] == pytest.approx(LIMITS.table_height + LIMITS.min_tcp_height)
 
 
 def test_grasp_yaw_is_wrapped_to_half_turn():
@@ -107,8 +115,8 @@ def test_execute_push_on_mock_reports_phases_in_order():
     reports = []
     result = execute_plan(robot, plan, on_phase=lambda phase, progress: reports.append((phase, progress)))
     assert result.success and not result.cancelled and result.error == ''
-    assert [phase for phase, _ in reports] == [Phase.APPROACH, Phase.APPROACH, Phase.CONTACT, Phase.RETREAT,
-                                               Phase.RETREAT]
+    assert [phase for phase, _ in reports] == [Phase.APPROACH, Phase.APPROACH, Phase.APPROACH, Phase.CONTACT,
+                                               Phase.RETREAT, Phase.RETREAT]
     progress = [p for _, p in reports]
     assert progress == sorted(progress) and progress[-1] == 1.0
     np.testing.assert_allclose(robot.tcp_position, plan.waypoints[-1].position)

@@ -4,11 +4,12 @@
 
 The frames are synthetic (`synthetic_rgbd.random_block_views`): a seeded scene of benchmark blocks seen
 obliquely by two cameras from opposite sides, depth as uint16 millimetres like a RealSense camera sends it.
-Every figure is the median over `repeats` calls after at least 0.3 s of warm-up calls (which also fill the
-cache of per-camera ray coefficients, as it is filled in a running node, and grow the process's heap).
-The compute figures are taken with every thread of the process pinned to ONE core (numpy's element-wise
-work is single-threaded anyway; the pinning also keeps open3d's thread pool and idle BLAS threads on that
-core). `reference_ms` times `reference_heightmap`, the straightforward sort-based version of the reference
+Every figure is the median over `repeats` calls (a fifth of that for the slow point cloud and reference),
+spread over five rounds through all the steps, after at least 0.3 s of warm-up calls of each (which also
+fill the cache of per-camera ray coefficients, as it is filled in a running node, and grow the heap).
+The compute figures are taken with every thread of the process pinned to ONE core and open3d limited to
+one thread (numpy's element-wise work is single-threaded anyway; the pinning also keeps idle BLAS threads
+on that core). `reference_ms` times `reference_heightmap`, the straightforward sort-based version of the reference
 system, on the same frame; reference_ratio = reference_ms / heightmap_ms.
 
 `node_latency_ms` (when ROS 2 is importable) is the median time from publishing a colour image to receiving
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from pushgrasp_perception.fusion import fuse_heightmaps
-from pushgrasp_perception.pointcloud import workspace_point_cloud
+from pushgrasp_perception.pointcloud import open3d_threads, workspace_point_cloud
 from pushgrasp_perception.projection import DEFAULT_TABLE_TOLERANCE, project_rgbd
 from pushgrasp_perception.synthetic_rgbd import random_block_views
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
@@ -80,23 +81,30 @@ def reference_heightmap(color: np.ndarray, depth: np.ndarray, intrinsics: np.nda
     return color_heightmap, height_heightmap.astype(np.float32)
 
 
-def time_ms(function: Callable[[], Any], repeats: int, warmup: int = 3, warmup_s: float = 0.3) -> float:
-    """Median wall time of `function()` in milliseconds over `repeats` calls.
+def time_ms(steps: dict[str, tuple[Callable[[], Any], int]], rounds: int = 5, warmup: int = 3,
+            warmup_s: float = 0.3) -> dict[str, float]:
+    """Median wall time in milliseconds of each step, by name; a step is (function, number of timed calls).
 
-    Before, `function` runs at least `warmup` times and for at least `warmup_s` seconds: the first calls in a
-    process also pay for growing its heap (and, in a virtual machine, for the host mapping fresh pages).
+    Each function first runs at least `warmup` times and for at least `warmup_s` seconds: the first calls in
+    a process also pay for growing its heap (and, in a virtual machine, for the host mapping fresh pages).
+    The timed calls are then spread over `rounds` rounds that go through all the steps in turn, so that a
+    passing disturbance (another process on the core) hits all steps a little rather than one a lot.
     """
-    start = time.perf_counter()
-    for call in itertools.count():
-        if call >= warmup and time.perf_counter() - start >= warmup_s:
-            break
-        function()
-    times = []
-    for _ in range(max(1, repeats)):
+    for function, _ in steps.values():
         start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
+        for call in itertools.count():
+            if call >= warmup and time.perf_counter() - start >= warmup_s:
+                break
+            function()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for round_index in range(rounds):
+        for name, (function, calls) in steps.items():
+            # This round's share of the calls (the shares add up to max(calls, rounds)).
+            for _ in range(max(1, (calls * (round_index + 1)) // rounds - (calls * round_index) // rounds)):
+                start = time.perf_counter()
+                function()
+                times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values) * 1e3) for name, values in times.items()}
 
 
 def _threads() -> list[int]:
@@ -202,9 +210,8 @@ def run_perception_benchmark(seed: int = 0, repeats: int = 50, node_latency: boo
         'pointcloud_ms': (lambda: workspace_point_cloud(*frames, workspace), max(1, repeats // 5)),
         'reference_ms': (lambda: reference_heightmap(*frames, workspace), max(1, repeats // 5)),
     }
-    with one_core() as cpu:
-        for name, (step, count) in steps.items():
-            figures[name] = time_ms(step, count, warmup_s=warmup_s)
+    with one_core() as cpu, open3d_threads(1):
+        figures.update(time_ms(steps, warmup_s=warmup_s))
     figures['reference_ratio'] = figures['reference_ms'] / figures['heightmap_ms']
     figures['points_in_workspace'] = project_rgbd(*frames, workspace).num_points
     figures['cores'] = 1 if cpu is not None else os.cpu_count()

@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from pushgrasp_perception.projection import (DEFAULT_TABLE_TOLERANCE, HeightmapResult, check_images,
-                                             assemble_result, check_camera_pose, check_intrinsics,
-                                             highest_per_cell, with_resolution, workspace_points)
+from pushgrasp_perception.projection import (DEFAULT_TABLE_TOLERANCE, HeightmapResult, assemble_result,
+                                             check_camera_pose, check_images, check_intrinsics, highest_per_cell,
+                                             with_resolution, workspace_points)
 from pushgrasp_perception.workspace import Workspace
 
 
@@ -101,16 +102,28 @@ def fill_holes(result: HeightmapResult, aperture: int) -> HeightmapResult:
     """
     if aperture < 3 or aperture % 2 == 0:
         raise ValueError(f'median filter aperture must be an odd number >= 3, got {aperture}')
-    rows, cols = np.nonzero(~result.valid)
-    if rows.size == 0:
+    holes = np.nonzero(~result.valid)
+    if holes[0].size == 0:
         return result
-    margin = aperture // 2
-    heights = np.pad(result.height, margin)
-    windows = sliding_window_view(heights, (aperture, aperture))[rows, cols].reshape(rows.size, -1)
     height = result.height.copy()
-    height[rows, cols] = np.median(windows, axis=1)
-    colors = np.pad(result.color, ((margin, margin), (margin, margin), (0, 0)))
-    windows = sliding_window_view(colors, (aperture, aperture), axis=(0, 1))[rows, cols].reshape(rows.size, 3, -1)
+    height[holes] = median_at(result.height, holes, aperture)
     color = result.color.copy()
-    color[rows, cols] = np.median(windows, axis=2)  # an odd count: the median is one of the values
+    color[holes] = median_at(result.color, holes, aperture)
     return dataclasses.replace(result, color=color, height=height)
+
+
+def median_at(image: np.ndarray, cells: tuple[np.ndarray, np.ndarray], aperture: int) -> np.ndarray:
+    """Median of each channel over the `aperture` x `aperture` neighbourhood of `cells` (zeros beyond the border).
+
+    `image` is (rows, cols) float32 or (rows, cols, 3) uint8; `cells` are (row indices, column indices) as
+    np.nonzero gives them. cv2.medianBlur does the work where it can (float32 up to aperture 5, uint8 any),
+    else a numpy median of the neighbourhoods of just these cells; both give the same values.
+    """
+    margin = aperture // 2
+    if image.dtype == np.uint8 or aperture <= 5:
+        padded = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
+        blurred = cv2.medianBlur(padded, aperture)[margin:-margin, margin:-margin]
+        return blurred[cells]
+    pad = [(margin, margin), (margin, margin)] + [(0, 0)] * (image.ndim - 2)
+    windows = sliding_window_view(np.pad(image, pad), (aperture, aperture), axis=(0, 1))[cells]
+    return np.median(windows.reshape(*windows.shape[:-2], -1), axis=-1).astype(image.dtype)

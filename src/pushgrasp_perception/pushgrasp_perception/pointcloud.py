@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,16 @@ def workspace_point_cloud(color: np.ndarray, depth: np.ndarray, intrinsics: np.n
         cloud, _ = cloud.remove_statistical_outlier(nb_neighbors=int(outlier_neighbors), std_ratio=float(outlier_std))
     return (np.asarray(cloud.points, dtype=np.float32),
             np.clip(np.rint(np.asarray(cloud.colors) * 255.0), 0, 255).astype(np.uint8))
+
+
+@contextmanager
+def open3d_threads(count: int) -> Iterator[None]:
+    """Let open3d use at most `count` threads inside the block; afterwards its automatic default again."""
+    o3d.utility.set_max_threads(int(count))
+    try:
+        yield
+    finally:
+        o3d.utility.set_max_threads(0)
 
 
 def to_open3d(points: np.ndarray, colors: np.ndarray) -> o3d.geometry.PointCloud:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pushgrasp_perception.fusion import CameraView, fill_holes, fuse_heightmaps
+from pushgrasp_perception.fusion import CameraView, fill_holes, fuse_heightmaps, median_at
 from pushgrasp_perception.projection import project_rgbd
 from pushgrasp_perception.synthetic_rgbd import (OPPOSITE_EYES, Box, look_at, pinhole_intrinsics, render_box_scene,
                                                  render_boxes)
@@ -155,3 +155,20 @@ def test_resolution_and_errors(opposite):
     with pytest.raises(ValueError, match='view 0: .*rotation'):
         fuse_heightmaps([CameraView(views[0].color, views[0].depth, views[0].intrinsics, np.diag([1, 1, -1, 1.0]))],
                         DEFAULT_WORKSPACE)
+
+
+@pytest.mark.parametrize('aperture', [3, 5, 7])
+def test_median_at_matches_a_plain_median(aperture):
+    rng = np.random.default_rng(aperture)
+    height = rng.uniform(0.0, 0.1, (30, 40)).astype(np.float32)
+    height[rng.random(height.shape) < 0.3] = 0.0
+    color = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    cells = np.nonzero(rng.random(height.shape) < 0.2)
+    margin = aperture // 2
+    padded_height = np.pad(height, margin)
+    padded_color = np.pad(color, ((margin, margin), (margin, margin), (0, 0)))
+    expected_height = [np.median(padded_height[r:r + aperture, c:c + aperture]) for r, c in zip(*cells, strict=True)]
+    expected_color = [np.median(padded_color[r:r + aperture, c:c + aperture].reshape(-1, 3), axis=0)
+                      for r, c in zip(*cells, strict=True)]
+    np.testing.assert_array_equal(median_at(height, cells, aperture), np.array(expected_height, np.float32))
+    np.testing.assert_array_equal(median_at(color, cells, aperture), np.array(expected_color).astype(np.uint8))

@@ -231,6 +231,20 @@ class Physics:
         table1, table2 = self._is_table_geom[geoms[:, 0]], self._is_table_geom[geoms[:, 1]]
         return bool(np.any((robot1 & table2) | (table1 & robot2)))
 
+    def max_robot_contact_force(self) -> float:
+        """Largest normal force (N) of a contact between a robot geom and anything else; 0 without contact."""
+        ncon = self.data.ncon
+        if ncon == 0:
+            return 0.0
+        geoms = self.data.contact.geom[:ncon]
+        hits = np.flatnonzero(self._is_robot_geom[geoms[:, 0]] | self._is_robot_geom[geoms[:, 1]])
+        wrench = np.zeros(6)
+        largest = 0.0
+        for i in hits:
+            mujoco.mj_contactForce(self.model, self.data, int(i), wrench)
+            largest = max(largest, float(wrench[0]))
+        return largest
+
     def finger_contacts(self, body: str | int) -> tuple[list[Contact], list[Contact]]:
         """Active contacts of the (left, right) finger with the geoms of `body` (name or id)."""
         body_id = self.model.body(body).id if isinstance(body, str) else int(body)

@@ -47,12 +47,15 @@ class SimRobotConfig:
     """TCP distance to the target that counts as arrived after settling, metres."""
     blocked_tolerance: float = 0.005
     """TCP distance from the planned path that means the arm is blocked (a protective stop), metres."""
+    max_contact_force: float = 100.0
+    """Contact force between the robot and anything that triggers a protective stop, newtons (a UR's default
+    force limit is 150 N; the 2F-85's squeeze is 20-40 N)."""
     gripper_timeout: float = 2.0
     """Longest wait for the jaws to stop, seconds."""
     gripper_stopped_speed: float = 0.002
     """Jaw opening speed below which the jaws count as stopped, m/s."""
-    home_speed: float = 1.05
-    """Joint speed of `go_home`, rad/s (ur_rtde's moveJ default)."""
+    home_speed: float = 2.0
+    """Joint speed of `go_home`, rad/s (ur_rtde's moveJ default is 1.05; a UR5's joints reach 3.14)."""
     home_accel: float = 1.4
     """Joint acceleration of `go_home`, rad/s^2."""
 
@@ -332,6 +335,13 @@ class SimRobot:
             x, y, z = self.last_collision.position
             raise RobotError(f'collision with the table: {self.last_collision.geom1} / '
                              f'{self.last_collision.geom2} at ({x:.3f}, {y:.3f}, {z:.3f}) m; the arm was stopped')
+        force = physics.max_robot_contact_force()
+        if force > self.config.max_contact_force:
+            self._hold()
+            x, y, z = physics.tcp_position()
+            limit = self.config.max_contact_force
+            raise RobotError(f'protective stop: contact force {force:.0f} N exceeds {limit:.0f} N '
+                             f'with the TCP at ({x:.3f}, {y:.3f}, {z:.3f}) m')
         error = float(np.linalg.norm(physics.tcp_position() - expected_tcp))
         self.last_tracking_error = max(self.last_tracking_error, error)
         if error > self.config.blocked_tolerance:

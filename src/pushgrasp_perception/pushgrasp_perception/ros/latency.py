@@ -88,9 +88,11 @@ def node_latency_samples(frames: int = 30, seed: int = 0, warmup: int = 3, timeo
             Parameter('depth_topic', value=DEPTH_TOPIC),
             Parameter('camera_info_topic', value=INFO_TOPIC),
         ])
+        nodes.append(perception)
         camera = Node('latency_camera', context=context, namespace=namespace)
+        nodes.append(camera)
         listener = Node('latency_listener', context=context, namespace=namespace)
-        nodes = [perception, camera, listener]
+        nodes.append(listener)
         for node in nodes:
             executor.add_node(node)
         publishers = [camera.create_publisher(kind, topic, qos_profile_sensor_data)

@@ -161,8 +161,8 @@ class PerceptionNode(Node):
         self.points = self.create_publisher(PointCloud2, POINTS_TOPIC, HEIGHTMAP_QOS_DEPTH)
         self.published_pointclouds = 0
         self._last_pointcloud_ns: int | None = None
-        self._latest: tuple[np.ndarray, np.ndarray, float, int] | None = None
-        """The latest projected frame: (color, depth, depth scale, stamp ns)."""
+        self._latest: tuple[np.ndarray, np.ndarray, float, int, np.ndarray] | None = None
+        """The latest projected frame: (color, depth, depth scale, stamp ns, K)."""
         self.create_service(Trigger, 'save_point_cloud', self.on_save_point_cloud)
         self.create_subscription(Image, self.params['color_topic'], self.on_color_image, qos_profile_sensor_data)
         self.create_subscription(Image, self.params['depth_topic'], self.on_depth_image, qos_profile_sensor_data)
@@ -251,7 +251,7 @@ class PerceptionNode(Node):
             self.get_logger().info(f'publishing heightmaps ({result.workspace.shape[0]}x{result.workspace.shape[1]}'
                                    f' cells, {result.num_points} points in the first)')
         self.published += 1
-        self._latest = (color, depth, scale, stamp_ns)
+        self._latest = (color, depth, scale, stamp_ns, self._intrinsics)
         if self._point_cloud_due():
             self.publish_point_cloud()
         return True
@@ -270,9 +270,9 @@ class PerceptionNode(Node):
         """(points, colors, stamp ns) of the latest projected frame (see `workspace_point_cloud`); None before one."""
         if self._latest is None:
             return None
-        color, depth, scale, stamp_ns = self._latest
+        color, depth, scale, stamp_ns, intrinsics = self._latest
         points, colors = workspace_point_cloud(
-            color, depth, self._intrinsics, self._camera_pose, self._workspace,
+            color, depth, intrinsics, self._camera_pose, self._workspace,
             voxel_size=self.params['pointcloud_voxel_size'],
             outlier_neighbors=self.params['pointcloud_outlier_neighbors'],
             outlier_std=self.params['pointcloud_outlier_std'], depth_scale=scale)

@@ -76,6 +76,7 @@ class SimBridgeNode(Node):
             self.get_logger().error(f'unknown depth_encoding {self.params["depth_encoding"]!r}; using 32FC1')
             self.params['depth_encoding'] = '32FC1'
         self._physics_lock = threading.RLock()
+        self._closed = False
         camera = CameraOptions(depth_noise_std=self.params['depth_noise_std'],
                                missing_depth_fraction=self.params['missing_depth_fraction'])
         self.env = PushGraspEnv(SimConfig(camera=camera))
@@ -117,6 +118,8 @@ class SimBridgeNode(Node):
 
     def _publish_frame(self) -> None:
         with self._physics_lock:
+            if self._closed:
+                return
             if self._dirty or self._frame is None:
                 self._frame = self.env.render()
                 self._dirty = False
@@ -241,7 +244,9 @@ class SimBridgeNode(Node):
     def destroy_node(self) -> None:
         """Close the simulator's renderer, then destroy the node."""
         self._move_server.destroy()
-        self.env.close()
+        with self._physics_lock:  # not while a timer callback still renders
+            self._closed = True
+            self.env.close()
         super().destroy_node()
 
 
