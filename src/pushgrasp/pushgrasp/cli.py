@@ -79,6 +79,25 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_calibrate(args: argparse.Namespace) -> int:
+    """`pushgrasp calibrate --sim`: solve the camera-to-base pose from a marker on the gripper, write the YAML."""
+    if not args.sim:
+        print('pushgrasp calibrate: only --sim is available in this version: calibrating a real robot needs '
+              'its ur_rtde or MoveIt backend, which is not built yet', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    from pushgrasp_sim.calibration import calibrate_sim
+    seed = args.seed if args.seed is not None else 0
+    try:
+        figures = calibrate_sim(seed=seed, out=args.out, camera_position_mm=args.perturb_mm,
+                                camera_angle_deg=args.perturb_deg)
+    except ValueError as error:
+        print(f'pushgrasp calibrate: {error}', file=sys.stderr)
+        return 1
+    print_figures({k: v for k, v in figures.items() if not isinstance(v, list)})
+    write_json(args.json, figures)
+    return 0
+
+
 def run_scene(args: argparse.Namespace) -> int:
     """`pushgrasp scene --case FILE | --random N`: build and settle a scene, save its picture and object list."""
     from pushgrasp_sim.tools import scene_report
@@ -134,11 +153,16 @@ def run_launch(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     """`pushgrasp demo`."""
     from pushgrasp.demo import DemoConfig, run_demo as demo
-    config = DemoConfig(seed=args.seed if args.seed is not None else 0, out=Path(args.out), steps=args.steps,
-                        num_objects=args.objects, policy=args.policy)
-    metrics = demo(config)
+    config = DemoConfig(seed=args.seed if args.seed is not None else 0, out=Path(args.out),
+                        max_actions=args.max_actions, num_objects=args.objects, policy=args.policy,
+                        checkpoint=args.checkpoint, test_case=args.case or '')
+    try:
+        metrics = demo(config)
+    except RuntimeError as error:
+        print(f'pushgrasp demo: {error}', file=sys.stderr)
+        return 1
     write_json(args.json, metrics)
-    return 0 if metrics.get('completed_steps') == config.steps else 1
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,11 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument('--json', metavar='PATH', help='write the figures this command reports to PATH')
         return sub
 
-    demo = command('demo', 'Run the push-grasp demo through the real ROS 2 nodes and write a report folder.')
+    demo = command('demo', 'Clear a simulated cluttered table through the real ROS 2 nodes; write a report folder.')
     demo.add_argument('--out', default='demo_out', help='report folder (default demo_out/)')
-    demo.add_argument('--steps', type=int, default=5, help='primitives to select and execute (default 5)')
-    demo.add_argument('--objects', type=int, default=5, help='objects in the scene (default 5)')
+    demo.add_argument('--objects', type=int, default=10, help='objects in the scene (default 10)')
+    demo.add_argument('--max-actions', type=int, default=30, help='action budget (default 30)')
     demo.add_argument('--policy', default='heuristic', help='policy the policy node serves (default heuristic)')
+    demo.add_argument('--checkpoint', default='', help='checkpoint of a learned policy')
+    demo.add_argument('--case', metavar='FILE', help='a test-case file (reference format) instead of random objects')
     demo.set_defaults(handler=run_demo)
 
     for name, what in UNAVAILABLE.items():
@@ -171,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--soak', type=int, default=0, metavar='N',
                        help='sim: also run N consecutive random scenes and report failures and memory growth')
     bench.set_defaults(handler=run_bench)
+
+    calibrate = command('calibrate', 'Calibrate the camera-to-robot pose from a marker the arm moves through a grid.')
+    calibrate.add_argument('--sim', action='store_true', help='calibrate the simulated cell')
+    calibrate.add_argument('--out', default='calibration.yaml', help='calibration YAML to write')
+    calibrate.add_argument('--perturb-mm', type=float, default=0.0, help='sim: move the camera up to this far')
+    calibrate.add_argument('--perturb-deg', type=float, default=0.0, help='sim: turn the camera up to this much')
+    calibrate.set_defaults(handler=run_calibrate)
 
     scene = command('scene', 'Build a simulated scene, let it settle, save a picture and the object poses.')
     source = scene.add_mutually_exclusive_group(required=True)

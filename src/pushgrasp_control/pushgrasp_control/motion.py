@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -84,6 +84,10 @@ class MotionLimits:
     """How far a grasp lifts straight up after closing."""
     min_grasp_width: float = 0.005
     """Jaw opening after closing above which an object is between the fingers."""
+    drop_position: tuple[float, float, float] | None = None
+    """Where a held object is released after a grasp (a bin beside the workspace); None: keep holding it."""
+    home_position: tuple[float, float, float] | None = None
+    """Where the TCP waits after every primitive (out of the camera's view); None: stay above the target."""
 
     def __post_init__(self) -> None:
         positive = ('max_reach', 'approach_height', 'linear_speed', 'linear_accel', 'contact_speed', 'lift_height')
@@ -126,6 +130,10 @@ class MotionPlan:
     """Length of the push stroke after clipping to the workspace (0 for a grasp)."""
     min_grasp_width: float = 0.0
     """Jaw opening after closing above which the grasp holds an object."""
+    release: list[Waypoint] = field(default_factory=list)
+    """Moves that take a held object to the drop position (run only when a grasp holds an object)."""
+    park: list[Waypoint] = field(default_factory=list)
+    """Moves to the home position, run after every primitive."""
 
     @property
     def is_grasp(self) -> bool:
@@ -204,6 +212,14 @@ def _near(point: np.ndarray, surface: float, above: float, yaw: float, limits: M
                      limits.linear_speed, limits.linear_accel, 'fast down to just above the surface')]
 
 
+def _park(yaw: float, limits: MotionLimits) -> list[Waypoint]:
+    """The move to the home position, if one is set."""
+    if limits.home_position is None:
+        return []
+    return [Waypoint(Phase.RETREAT, np.asarray(limits.home_position, dtype=float), yaw, GripperCommand.NONE,
+                     limits.linear_speed, limits.linear_accel, 'home')]
+
+
 def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
     """The waypoints of `primitive` under `limits` (the rules are in the module docstring).
 
@@ -238,7 +254,7 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
             Waypoint(Phase.RETREAT, np.array([end[0], end[1], above]), yaw, GripperCommand.NONE, fast, accel,
                      'up after the push'),
         ]
-        return MotionPlan(primitive, waypoints, stroke_length=stroke)
+        return MotionPlan(primitive, waypoints, stroke_length=stroke, park=_park(yaw, limits))
 
     if primitive.type == PrimitiveType.GRASP:
         grasp_z = max(surface - limits.grasp_depth, limits.table_height + limits.min_tcp_height)
@@ -255,7 +271,11 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
         if above > lift[2]:
             waypoints.append(Waypoint(Phase.RETREAT, np.array([target[0], target[1], above]), yaw,
                                       GripperCommand.NONE, fast, accel, 'retreat above the grasp'))
-        return MotionPlan(primitive, waypoints, min_grasp_width=limits.min_grasp_width)
+        release = [] if limits.drop_position is None else [
+            Waypoint(Phase.RETREAT, np.asarray(limits.drop_position, dtype=float), yaw, GripperCommand.OPEN, fast,
+                     accel, 'to the drop position, release')]
+        return MotionPlan(primitive, waypoints, min_grasp_width=limits.min_grasp_width, release=release,
+                          park=_park(yaw, limits))
 
     raise PrimitiveRefused(f'unknown primitive type {primitive.type!r}')
 
@@ -270,12 +290,14 @@ def validate_plan(plan: MotionPlan, limits: MotionLimits) -> None:
         raise PrimitiveRefused('the plan has no waypoints')
     ws = limits.workspace
     lowest = limits.table_height + limits.min_tcp_height
-    for index, waypoint in enumerate(plan.waypoints):
+    # The drop and home positions lie outside the workspace on purpose; everything else must be inside.
+    outside_allowed = len(plan.waypoints)
+    for index, waypoint in enumerate(plan.waypoints + plan.release + plan.park):
         x, y, z = (float(v) for v in waypoint.position)
         where = f'waypoint {index} ({waypoint.label}) at ({x:.3f}, {y:.3f}, {z:.3f}) m'
         if not all(math.isfinite(v) for v in (x, y, z, waypoint.yaw)):
             raise PrimitiveRefused(f'{where} is not finite')
-        if not ws.contains(x, y):
+        if index < outside_allowed and not ws.contains(x, y):
             raise PrimitiveRefused(f'{where} is outside the workspace x [{ws.x_min:.3f}, {ws.x_max:.3f}], '
                                    f'y [{ws.y_min:.3f}, {ws.y_max:.3f}]')
         if z < lowest - 1e-9:
@@ -285,6 +307,16 @@ def validate_plan(plan: MotionPlan, limits: MotionLimits) -> None:
         if reach > limits.max_reach:
             raise PrimitiveRefused(f'{where} is out of reach: {reach:.3f} m from the base, '
                                    f'limit {limits.max_reach:.3f} m')
+
+
+def _recover(robot: Robot, park: list[Waypoint]) -> None:
+    """After a failed primitive, try to move home (out of the camera view); a robot that refuses stays put."""
+    try:
+        for waypoint in park:
+            if not robot.move_linear(waypoint.position, waypoint.yaw, waypoint.speed, waypoint.accel):
+                return
+    except Exception:  # e.g. a protective stop that needs an operator: the original error is what counts
+        pass
 
 
 def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, float], None] | None = None,
@@ -307,10 +339,13 @@ def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, floa
         except Exception:  # stopping is best effort once something already went wrong
             pass
 
-    total = len(plan.waypoints)
+    total = len(plan.waypoints) + len(plan.release) + len(plan.park)
     grasp_width = 0.0
-    try:
-        for index, waypoint in enumerate(plan.waypoints):
+
+    def run(waypoints: list[Waypoint], start: int) -> ExecutionResult | None:
+        """Move through `waypoints`; a result when the plan must end early, else None."""
+        nonlocal grasp_width
+        for index, waypoint in enumerate(waypoints, start):
             if cancelled():
                 stop()
                 return ExecutionResult(success=False, cancelled=True)
@@ -328,11 +363,24 @@ def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, floa
                 width = float(robot.close_gripper())
                 if plan.is_grasp:
                     grasp_width = width
+        return None
+
+    try:
+        ended = run(plan.waypoints, 0)
+        if ended is not None:
+            if not ended.cancelled and plan.park:
+                _recover(robot, plan.park)
+            return ended
+        held = plan.is_grasp and float(robot.gripper_width()) > plan.min_grasp_width
+        ended = run((plan.release if held else []) + plan.park, len(plan.waypoints))
+        if ended is not None:
+            return ended
         report(plan.waypoints[-1].phase, 1.0)
         if not plan.is_grasp:
             return ExecutionResult(success=True)
-        held = float(robot.gripper_width()) > plan.min_grasp_width
         return ExecutionResult(success=held, grasp_width=grasp_width, scene_changed=held)
     except Exception as error:  # any backend failure ends the primitive, not the caller
         stop()
+        if not cancelled():
+            _recover(robot, plan.park)
         return ExecutionResult(success=False, error=f'robot error: {error}')

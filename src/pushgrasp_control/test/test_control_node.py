@@ -134,9 +134,14 @@ def test_push_and_grasp_goals_succeed_with_feedback(harness_factory):
     assert wait_until(lambda: any(f.progress == 1.0 for f in h.feedback), timeout=2.0)
     assert {f.phase for f in h.feedback} == {Phase.APPROACH, Phase.CONTACT, Phase.RETREAT}
     assert all(f.phase_name == Phase(f.phase).name for f in h.feedback)
-    # The mock TCP ended above the end of a 10 cm push along +y.
+    # After the push the TCP parked at the home position (out of the camera view).
+    np.testing.assert_allclose(h.node.robot.tcp_position, [0.15, 0.0, 0.30], atol=1e-6)
+    # Without a home position the TCP stays above the end of the 10 cm push along +y.
+    stay = harness_factory(mock_time_scale=50.0, park=False)
+    status, _ = stay.run(primitive_goal(PrimitiveType.PUSH, rotation=4))
+    assert status == GoalStatus.STATUS_SUCCEEDED
     start = DEFAULT_WORKSPACE.pixel_to_base(112, 112)
-    np.testing.assert_allclose(h.node.robot.tcp_position[:2], start[:2] + [0.0, 0.1], atol=1e-6)
+    np.testing.assert_allclose(stay.node.robot.tcp_position[:2], start[:2] + [0.0, 0.1], atol=1e-6)
 
     status, result = h.run(primitive_goal(PrimitiveType.GRASP, surface=0.05))
     assert status == GoalStatus.STATUS_SUCCEEDED

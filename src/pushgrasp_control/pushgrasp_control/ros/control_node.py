@@ -30,6 +30,13 @@ CANCEL_STATE_TIMEOUT = 1.0
 """Seconds to wait for the action server to mark a goal as canceling after its cancel was accepted."""
 
 
+def point(values: list[float], name: str) -> tuple[float, float, float]:
+    """A parameter [x, y, z] as a point; anything else is a ValueError naming the parameter."""
+    if len(values) != 3:
+        raise ValueError(f'{name} must be [x, y, z], got {list(values)}')
+    return (float(values[0]), float(values[1]), float(values[2]))
+
+
 class ControlNode(Node):
     """Plans, checks and executes one primitive at a time on the configured robot backend."""
 
@@ -48,6 +55,12 @@ class ControlNode(Node):
                   'Height of approach and retreat points above the target surface, metres.', read_only=True),
         ParamSpec('linear_speed', _DEFAULT_LIMITS.linear_speed, 'TCP speed of free moves, m/s.', read_only=True),
         ParamSpec('linear_accel', _DEFAULT_LIMITS.linear_accel, 'TCP acceleration, m/s^2.', read_only=True),
+        ParamSpec('park', True, 'Move to home_position after every primitive.', read_only=True),
+        ParamSpec('home_position', [0.15, 0.0, 0.30],
+                  'TCP position [x, y, z] after every primitive, out of the camera view, metres.', read_only=True),
+        ParamSpec('release', True, 'Release a grasped object over drop_position.', read_only=True),
+        ParamSpec('drop_position', [0.30, -0.35, 0.15],
+                  'TCP position [x, y, z] where a grasped object is released (a bin), metres.', read_only=True),
         ParamSpec('mock_time_scale', 1.0,
                   'Mock backend speed-up: a motion of duration T takes T / mock_time_scale seconds '
                   '(1 real time, 4 four times faster, 0.5 half speed, .inf instant).',
@@ -68,7 +81,9 @@ class ControlNode(Node):
             self.limits = MotionLimits(
                 workspace=workspace, min_tcp_height=params['min_tcp_height'], max_reach=params['max_reach'],
                 approach_height=params['approach_height'], linear_speed=params['linear_speed'],
-                linear_accel=params['linear_accel'])
+                linear_accel=params['linear_accel'],
+                home_position=point(params['home_position'], 'home_position') if params['park'] else None,
+                drop_position=point(params['drop_position'], 'drop_position') if params['release'] else None)
             backend = params['backend']
             if backend == 'sim':
                 # The simulated robot is reached over ROS (the sim bridge node), so it needs this node.

@@ -87,9 +87,9 @@ class SimBridgeRobot:
         response = result.result()
         if response.status == GoalStatus.STATUS_CANCELED:
             return False
-        if response.status != GoalStatus.STATUS_SUCCEEDED or not response.result.reached:
+        if response.status != GoalStatus.STATUS_SUCCEEDED:
             raise RobotError(response.result.error or f'motion ended with status {response.status}')
-        return True
+        return bool(response.result.reached)
 
     def move_joints(self, joints: Sequence[float], speed: float, accel: float,
                     should_stop: Callable[[], bool] | None = None) -> bool:

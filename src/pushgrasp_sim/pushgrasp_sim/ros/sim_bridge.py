@@ -231,6 +231,9 @@ class SimBridgeNode(Node):
                 result.error = 'cancelled: the arm was stopped'
                 return result
             result.reached = bool(reached)
+            if not reached:
+                short = float(np.linalg.norm(target - tcp))
+                result.error = f'the tool stopped {1000 * short:.1f} mm short of the target (blocked by an object?)'
             goal_handle.publish_feedback(MoveTool.Feedback(progress=1.0, position=result.final_position))
             goal_handle.succeed()
         except RobotError as error:
