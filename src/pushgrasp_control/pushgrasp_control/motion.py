@@ -265,8 +265,8 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
                      'above the grasp'),
             *_near(grasp, surface, above, yaw, limits),
             Waypoint(Phase.CONTACT, grasp, yaw, GripperCommand.CLOSE, slow, accel, 'down to the grasp'),
-            # Lifting can be fast: the closed jaws hold a block with many times its weight.
-            Waypoint(Phase.RETREAT, lift, yaw, GripperCommand.NONE, fast, accel, 'lift'),
+            # Lift slowly: a block held on sloped or curved faces slips out of a fast lift.
+            Waypoint(Phase.RETREAT, lift, yaw, GripperCommand.NONE, slow, accel, 'lift'),
         ]
         if above > lift[2]:
             waypoints.append(Waypoint(Phase.RETREAT, np.array([target[0], target[1], above]), yaw,

@@ -33,6 +33,8 @@ from pushgrasp_sim.randomization import DomainRandomizer, RandomizationOptions
 from pushgrasp_sim.robot import SimRobot, SimRobotConfig
 from pushgrasp_sim.scene import ObjectState, Scene, SceneSpec, build_scene, find_explosions, object_states
 
+# The MJCF geom group of the arm and gripper (ur5.xml's default class), hidden from training renders.
+ROBOT_GEOM_GROUP = 1
 # Where picked objects go: far from the cell, floating (gravity compensated) and without contacts.
 REMOVED_POSITION = np.array([3.0, 0.0, -2.0])
 
@@ -48,6 +50,10 @@ class SimConfig:
     limits: MotionLimits = field(default_factory=MotionLimits)
     robot: SimRobotConfig = field(default_factory=SimRobotConfig)
     default_num_objects: int = 10
+    arm_in_view: bool = False
+    """False (training): the camera does not render the arm and `step` leaves the arm where the primitive
+    ended, as if it had been parked out of view; this saves the trip home, about a quarter of a primitive's
+    simulated time. True: `step` drives the arm home after every primitive and the camera renders it."""
     change_threshold: float = 0.005
     """An object that moved farther than this (metres) changed the scene."""
 
@@ -132,7 +138,10 @@ class PushGraspEnv:
         if self.config.randomization is not None:
             DomainRandomizer(built.model, self.config.randomization).apply(built.model, rng)
             mujoco.mj_forward(built.model, built.data)
-        self.camera = RGBDCamera(built.model, options=replace(self.config.camera, seed=seed))
+        camera = replace(self.config.camera, seed=seed)
+        if not self.config.arm_in_view:
+            camera = replace(camera, geom_groups=tuple(g for g in camera.geom_groups if g != ROBOT_GEOM_GROUP))
+        self.camera = RGBDCamera(built.model, options=camera)
         self._removed = set()
         self._held = None
         return self.render()
@@ -170,7 +179,8 @@ class PushGraspEnv:
                 if held is not None:
                     info.grasp_success, info.grasped_object = True, held
                     self._remove(held)
-            self._home()
+            if self.config.arm_in_view:
+                self._home()
         after = self._positions()
         moved = [i for i in before if i not in self._removed and
                  np.linalg.norm(after[i] - before[i]) > self.config.change_threshold]

@@ -308,23 +308,41 @@ class SimRobot:
                 return True
             return False
 
+        self._recent_targets = [physics.arm_qpos.copy()]
         for target, velocity, tcp in zip(path.targets, path.velocities, path.tcp, strict=True):
             if stopped():
                 return False
             physics.set_arm_target(target, velocity)
-            physics.step(config.control_decimation)
-            self._check(tcp)
+            self._step_checked(tcp)
+            self._recent_targets = (self._recent_targets + [np.asarray(target).copy()])[-4:]
         physics.set_arm_target(path.goal)
         settle_ticks = max(1, round(config.settle_timeout / self._tick))
         for _ in range(settle_ticks):
             error = float(np.linalg.norm(physics.tcp_position() - path.goal_tcp))
             if error <= config.settle_tolerance or stopped():
                 break
-            physics.step(config.control_decimation)
-            self._check(path.goal_tcp)
+            self._step_checked(path.goal_tcp)
         if self._stop_requested.is_set():
             return False
         return bool(np.linalg.norm(physics.tcp_position() - path.goal_tcp) <= config.arrival_tolerance)
+
+    def _step_checked(self, expected_tcp: np.ndarray) -> None:
+        """One control tick of physics; the contact force is checked at every physics step.
+
+        Position servos build up contact force within a single 10 ms tick when the fingers meet an object,
+        so the force limit (like a UR's protective stop) is enforced at the 2 ms physics rate.
+        """
+        physics = self.physics
+        for _ in range(self.config.control_decimation):
+            physics.step(1)
+            force = physics.max_robot_contact_force()
+            if force > self.config.max_contact_force:
+                self._back_off()
+                x, y, z = physics.tcp_position()
+                limit = self.config.max_contact_force
+                raise RobotError(f'protective stop: contact force {force:.0f} N exceeds {limit:.0f} N '
+                                 f'with the TCP at ({x:.3f}, {y:.3f}, {z:.3f}) m')
+        self._check(expected_tcp)
 
     def _check(self, expected_tcp: np.ndarray) -> None:
         """Stop the arm and raise RobotError when it touches the table or is blocked off its path."""
@@ -335,13 +353,6 @@ class SimRobot:
             x, y, z = self.last_collision.position
             raise RobotError(f'collision with the table: {self.last_collision.geom1} / '
                              f'{self.last_collision.geom2} at ({x:.3f}, {y:.3f}, {z:.3f}) m; the arm was stopped')
-        force = physics.max_robot_contact_force()
-        if force > self.config.max_contact_force:
-            self._hold()
-            x, y, z = physics.tcp_position()
-            limit = self.config.max_contact_force
-            raise RobotError(f'protective stop: contact force {force:.0f} N exceeds {limit:.0f} N '
-                             f'with the TCP at ({x:.3f}, {y:.3f}, {z:.3f}) m')
         error = float(np.linalg.norm(physics.tcp_position() - expected_tcp))
         self.last_tracking_error = max(self.last_tracking_error, error)
         if error > self.config.blocked_tolerance:
@@ -349,6 +360,19 @@ class SimRobot:
             x, y, z = physics.tcp_position()
             raise RobotError(f'protective stop: the arm is blocked, its TCP at ({x:.3f}, {y:.3f}, {z:.3f}) m is '
                              f'{1000 * error:.1f} mm off its path')
+
+    def _back_off(self) -> None:
+        """After a force stop, return to where the arm was a few ticks before the contact and hold there.
+
+        Holding in place would keep the fingers pressed into the object with the full servo force (a real
+        arm's compliance relieves that; stiff simulated servos would launch the object instead).
+        """
+        recent = getattr(self, '_recent_targets', None)
+        if not recent:
+            self._hold()
+            return
+        self.physics.set_arm_target(recent[0])
+        self.physics.step(25)
 
     def _hold(self) -> None:
         """Hold the arm where it is now."""

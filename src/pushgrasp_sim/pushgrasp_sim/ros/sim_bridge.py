@@ -79,7 +79,8 @@ class SimBridgeNode(Node):
         self._closed = False
         camera = CameraOptions(depth_noise_std=self.params['depth_noise_std'],
                                missing_depth_fraction=self.params['missing_depth_fraction'])
-        self.env = PushGraspEnv(SimConfig(camera=camera))
+        # The graph's camera sees the arm, as a real one does; the control node parks it out of view.
+        self.env = PushGraspEnv(SimConfig(camera=camera, arm_in_view=True))
         first = self.params['test_case_file'] or self.params['num_objects']
         self._frame: Observation | None = None
         try:
