@@ -16,6 +16,7 @@ from std_msgs.msg import Header
 from pushgrasp_perception.ros.conversions import image_to_msg, msg_to_heightmap, ns_to_stamp, stamp_to_ns
 from pushgrasp_perception.ros.perception_node import ColorDepthPairer, PerceptionNode, load_camera_pose
 from pushgrasp_perception.ros.topics import HEIGHTMAP_TOPIC
+from std_srvs.srv import Trigger
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 
 
@@ -185,6 +186,26 @@ def test_encodings_agree(ros, box_scene):
     np.testing.assert_array_equal(rgb.color, bgr.color)
     np.testing.assert_allclose(rgb.height, bgr.height, atol=1e-6)
     assert abs(float(rgb.height.max()) - 0.06) <= 0.0002
+
+
+def test_on_request_mode_publishes_only_when_asked(ros, box_scene):
+    node = ros.add(PerceptionNode(context=ros.context, namespace=ros.namespace,
+                                  parameter_overrides=[pose_parameter(box_scene.camera_pose),
+                                                       Parameter('on_request', value=True)]))
+    published = []
+    node.outputs.publish = lambda heightmap, frame_id: published.append(heightmap)
+    assert not node.on_publish_heightmap(Trigger.Request(), Trigger.Response()).success, 'nothing received yet'
+    node.on_camera_info(camera_info(box_scene))
+    stamp = ns_to_stamp(7)
+    color, depth = image_to_msg(box_scene.color, 'rgb8'), image_to_msg(box_scene.depth, '32FC1')
+    color.header.stamp = depth.header.stamp = stamp
+    node.on_color_image(color)
+    node.on_depth_image(depth)
+    assert published == [], 'frames alone publish nothing in on-request mode'
+    answer = node.on_publish_heightmap(Trigger.Request(), Trigger.Response())
+    assert answer.success, answer.message
+    assert len(published) == 1 and published[0].stamp_ns == 7
+    assert abs(float(published[0].height.max()) - 0.06) <= 0.001
 
 
 # --- over DDS ------------------------------------------------------------------------------------------------------

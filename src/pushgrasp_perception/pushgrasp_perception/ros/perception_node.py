@@ -129,6 +129,8 @@ class PerceptionNode(Node):
         ParamSpec('pointcloud_outlier_neighbors', 20, 'neighbours of the statistical outlier removal (0: none)'),
         ParamSpec('pointcloud_outlier_std', 2.0, 'outlier threshold, standard deviations of the neighbour distance'),
         ParamSpec('ply_path', 'points.ply', 'file the save_point_cloud service writes (binary PLY)'),
+        ParamSpec('on_request', False, 'publish a heightmap only when the publish_heightmap service is called '
+                                       '(from the newest colour/depth pair) instead of for every frame'),
     )
 
     def __init__(self, node_name: str = 'perception', **kwargs: Any) -> None:
@@ -163,7 +165,9 @@ class PerceptionNode(Node):
         self._last_pointcloud_ns: int | None = None
         self._latest: tuple[np.ndarray, np.ndarray, float, int, np.ndarray] | None = None
         """The latest projected frame: (color, depth, depth scale, stamp ns, K)."""
+        self._last_pair: tuple[Image, Image, int] | None = None
         self.create_service(Trigger, 'save_point_cloud', self.on_save_point_cloud)
+        self.create_service(Trigger, 'publish_heightmap', self.on_publish_heightmap)
         self.create_subscription(Image, self.params['color_topic'], self.on_color_image, qos_profile_sensor_data)
         self.create_subscription(Image, self.params['depth_topic'], self.on_depth_image, qos_profile_sensor_data)
         self.create_subscription(CameraInfo, self.params['camera_info_topic'], self.on_camera_info,
@@ -192,15 +196,28 @@ class PerceptionNode(Node):
 
     def on_color_image(self, msg: Image) -> None:
         """Queue a colour frame and process the pair it completes, if any."""
-        pair = self._pairer.push_color(stamp_to_ns(msg.header.stamp), msg)
-        if pair is not None:
-            self.process(*pair)
+        self._on_pair(self._pairer.push_color(stamp_to_ns(msg.header.stamp), msg))
 
     def on_depth_image(self, msg: Image) -> None:
         """Queue a depth frame and process the pair it completes, if any."""
-        pair = self._pairer.push_depth(stamp_to_ns(msg.header.stamp), msg)
-        if pair is not None:
+        self._on_pair(self._pairer.push_depth(stamp_to_ns(msg.header.stamp), msg))
+
+    def _on_pair(self, pair: tuple[Image, Image, int] | None) -> None:
+        if pair is None:
+            return
+        self._last_pair = pair
+        if not self.params['on_request']:
             self.process(*pair)
+
+    def on_publish_heightmap(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """Publish the heightmap of the newest colour/depth pair (the on-request mode's trigger)."""
+        if self._last_pair is None:
+            response.success, response.message = False, 'no colour/depth pair received yet'
+            return response
+        response.success = self.process(*self._last_pair)
+        response.message = ('published the heightmap of the newest frame' if response.success else
+                            'the newest frame was dropped: ' + next(reversed(self.drop_counts), 'see the log'))
+        return response
 
     def process(self, color_msg: Image, depth_msg: Image, stamp_ns: int) -> bool:
         """Project one colour/depth pair and publish the heightmap; False (and a logged reason) if dropped."""
