@@ -3,8 +3,13 @@
 """`pushgrasp scene` and `pushgrasp bench sim`, and a short soak of consecutive scenes and primitives."""
 
 import json
+from pathlib import Path
+
+import numpy as np
 
 from pushgrasp.cli import main
+from pushgrasp_perception.ros.perception_node import load_camera_pose
+from pushgrasp_sim.env import PushGraspEnv
 from pushgrasp_sim.testcases import TESTCASE_DIR
 from pushgrasp_sim.tools import run_soak
 
@@ -53,3 +58,10 @@ def test_short_soak_has_no_crash_no_memory_growth_and_rare_instabilities():
     assert len(soak['unstable']) <= 2, soak['unstable']
     for problem in soak['unstable']:
         assert 'unstable' in problem['error']
+
+
+def test_the_sim_graphs_calibration_file_is_the_simulated_camera_pose():
+    shipped = load_camera_pose(str(Path(__file__).resolve().parents[1] / 'config' / 'sim_camera.yaml'))
+    with PushGraspEnv() as env:
+        true_pose = env.reset(0, 0).camera_pose
+    np.testing.assert_allclose(shipped, true_pose, atol=1e-6)
