@@ -3,46 +3,23 @@
 """The control node over DDS: goals, feedback, refusals, one goal at a time and cancel mid-motion."""
 
 import math
-import threading
 import time
-import uuid
 
 import numpy as np
 import pytest
 import rclpy
 from action_msgs.msg import GoalStatus
 from pushgrasp_interfaces.action import ExecutePrimitive
-from rclpy.action import ActionClient
-from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
-from rclpy.parameter import Parameter
 
 from pushgrasp_control.backends.mock import HOME_POSITION
 from pushgrasp_control.motion import Phase
 from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_control.ros.control_node import ControlNode
 from pushgrasp_control.ros.conversions import primitive_to_msg
+from pushgrasp_perception.ros.testing import ActionHarness, wait_for, wait_until
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 
 pytestmark = pytest.mark.timeout(15)
-TIMEOUT = 8.0
-
-
-def wait_for(future, timeout=TIMEOUT):
-    """The result of an rclpy future completed by the executor thread."""
-    done = threading.Event()
-    future.add_done_callback(lambda _: done.set())
-    assert done.wait(timeout), 'timed out waiting for a future'
-    return future.result()
-
-
-def wait_until(condition, timeout=TIMEOUT):
-    """Poll `condition` until it holds; False on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def primitive_goal(kind=PrimitiveType.PUSH, row=112, col=112, rotation=4, surface=0.0, frame='base_link'):
@@ -52,50 +29,11 @@ def primitive_goal(kind=PrimitiveType.PUSH, row=112, col=112, rotation=4, surfac
     return ExecutePrimitive.Goal(primitive=primitive_to_msg(primitive, frame))
 
 
-class Harness:
-    """A control node and a client node, each spun by its own executor in a background thread."""
+class Harness(ActionHarness):
+    """A control node and a client of its execute_primitive action."""
 
     def __init__(self, **parameters):
-        namespace = f'/test_{uuid.uuid4().hex[:8]}'
-        overrides = [Parameter(name, value=value) for name, value in parameters.items()]
-        self.node = ControlNode(namespace=namespace, parameter_overrides=overrides)
-        self.client_node = rclpy.create_node('control_test_client', namespace=namespace)
-        self.client = ActionClient(self.client_node, ExecutePrimitive, 'execute_primitive')
-        # The server needs threads (execute blocks while cancel requests come in); the client runs its callbacks
-        # inline, so none is in flight once its thread has joined.
-        self.server_executor = MultiThreadedExecutor(num_threads=4)
-        self.server_executor.add_node(self.node)
-        self.client_executor = SingleThreadedExecutor()
-        self.client_executor.add_node(self.client_node)
-        self.threads = [threading.Thread(target=executor.spin, daemon=True)
-                        for executor in (self.server_executor, self.client_executor)]
-        for thread in self.threads:
-            thread.start()
-        assert self.client.wait_for_server(timeout_sec=TIMEOUT)
-        feedback_topic = f'{namespace}/execute_primitive/_action/feedback'
-        assert wait_until(lambda: self.node.count_subscribers(feedback_topic) >= 1)
-        self.feedback = []
-
-    def send(self, goal):
-        """The goal handle of `goal` (accepted or not); feedback is collected in self.feedback."""
-        future = self.client.send_goal_async(goal, feedback_callback=lambda msg: self.feedback.append(msg.feedback))
-        return wait_for(future)
-
-    def run(self, goal):
-        """(status, result) of an accepted goal."""
-        handle = self.send(goal)
-        assert handle.accepted
-        response = wait_for(handle.get_result_async())
-        return response.status, response.result
-
-    def close(self):
-        self.client_executor.shutdown()
-        self.threads[1].join(timeout=5.0)
-        self.client.destroy()
-        self.client_node.destroy_node()
-        self.server_executor.shutdown()
-        self.threads[0].join(timeout=5.0)
-        self.node.destroy_node()
+        super().__init__(ControlNode, ExecutePrimitive, 'execute_primitive', **parameters)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 """The policy node over DDS: goals with feedback, malformed heightmaps, the latest heightmap and cancel."""
 
 import threading
-import time
-import uuid
 
 import numpy as np
 import pytest
@@ -12,38 +10,18 @@ import rclpy
 from action_msgs.msg import GoalStatus
 from pushgrasp_interfaces.action import SelectPrimitive
 from pushgrasp_interfaces.msg import Heightmap as HeightmapMsg
-from rclpy.action import ActionClient
-from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
-from rclpy.parameter import Parameter
 
 from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_control.ros.conversions import msg_to_primitive
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.ros.conversions import heightmap_to_msg, msg_to_image
+from pushgrasp_perception.ros.testing import TIMEOUT_S as TIMEOUT
+from pushgrasp_perception.ros.testing import ActionHarness, wait_for, wait_until
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_policy.ros.policy_node import PolicyNode
 
 pytestmark = pytest.mark.timeout(15)
-TIMEOUT = 8.0
 Feedback = SelectPrimitive.Feedback
-
-
-def wait_for(future, timeout=TIMEOUT):
-    """The result of an rclpy future completed by an executor thread."""
-    done = threading.Event()
-    future.add_done_callback(lambda _: done.set())
-    assert done.wait(timeout), 'timed out waiting for a future'
-    return future.result()
-
-
-def wait_until(condition, timeout=TIMEOUT):
-    """Poll `condition` until it holds; False on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def block_heightmap_msg(frame='base_link'):
@@ -54,49 +32,18 @@ def block_heightmap_msg(frame='base_link'):
     return heightmap_to_msg(heightmap, frame)
 
 
-class Harness:
-    """A policy node and a client node, each spun by its own executor in a background thread."""
+class Harness(ActionHarness):
+    """A policy node, a client of its select_primitive action, and a heightmap publisher."""
 
     def __init__(self, **parameters):
-        self.namespace = f'/test_{uuid.uuid4().hex[:8]}'
-        overrides = [Parameter(name, value=value) for name, value in parameters.items()]
-        self.node = PolicyNode(namespace=self.namespace, parameter_overrides=overrides)
-        self.client_node = rclpy.create_node('policy_test_client', namespace=self.namespace)
-        self.client = ActionClient(self.client_node, SelectPrimitive, 'select_primitive')
+        super().__init__(PolicyNode, SelectPrimitive, 'select_primitive', **parameters)
         self.publisher = self.client_node.create_publisher(HeightmapMsg, 'heightmap', 1)
-        self.server_executor = MultiThreadedExecutor(num_threads=4)
-        self.server_executor.add_node(self.node)
-        self.client_executor = SingleThreadedExecutor()
-        self.client_executor.add_node(self.client_node)
-        self.threads = [threading.Thread(target=executor.spin, daemon=True)
-                        for executor in (self.server_executor, self.client_executor)]
-        for thread in self.threads:
-            thread.start()
-        assert self.client.wait_for_server(timeout_sec=TIMEOUT)
-        feedback_topic = f'{self.namespace}/select_primitive/_action/feedback'
-        assert wait_until(lambda: self.node.count_subscribers(feedback_topic) >= 1)
-        self.feedback = []
 
     def send(self, goal):
-        """The goal handle of `goal`; its feedback is collected in self.feedback."""
-        future = self.client.send_goal_async(goal, feedback_callback=lambda m: self.feedback.append(m.feedback))
-        handle = wait_for(future)
+        """The accepted goal handle of `goal`."""
+        handle = super().send(goal)
         assert handle.accepted
         return handle
-
-    def run(self, goal):
-        """(status, result) of `goal`."""
-        response = wait_for(self.send(goal).get_result_async())
-        return response.status, response.result
-
-    def close(self):
-        self.client_executor.shutdown()
-        self.threads[1].join(timeout=5.0)
-        self.client.destroy()
-        self.client_node.destroy_node()
-        self.server_executor.shutdown()
-        self.threads[0].join(timeout=5.0)
-        self.node.destroy_node()
 
 
 @pytest.fixture

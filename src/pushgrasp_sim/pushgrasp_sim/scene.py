@@ -22,17 +22,15 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import mujoco
 import numpy as np
 
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
+from pushgrasp_sim.physics import load_cell_spec
 from pushgrasp_sim.blocks import SHAPE_NAMES, SHAPES_BY_KIND, BlockShape, block_shape, palette_color
 from pushgrasp_sim.testcases import ObjectPlacement, SkippedLine, TestCase, load_testcase
 
-ASSETS_DIR = Path(__file__).resolve().parent / 'assets'
-CELL_XML = ASSETS_DIR / 'cell.xml'
 OBJECT_PREFIX = 'object_'
 BLOCK_ROOT_CLASS = 'block'
 
@@ -154,11 +152,6 @@ class Scene:
     objects: list[SceneObject]
     report: SceneReport
     testcase: TestCase | None = None
-
-
-def load_cell_spec(path: str | os.PathLike = CELL_XML) -> mujoco.MjSpec:
-    """The MjSpec of the work cell (cell.xml with the arm, objects.xml and camera.xml)."""
-    return mujoco.MjSpec.from_file(str(path))
 
 
 def _existing_objects(spec: mujoco.MjSpec) -> int:

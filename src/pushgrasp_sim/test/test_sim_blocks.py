@@ -10,7 +10,8 @@ import pytest
 
 from pushgrasp_sim.blocks import (BLOCK_SHAPES, PALETTE, PALETTE_RGB255, SHAPE_NAMES, block_shape,
                                   palette_color)
-from pushgrasp_sim.scene import add_objects, load_cell_spec, object_body_name, settle
+from pushgrasp_sim.physics import load_cell_spec
+from pushgrasp_sim.scene import add_objects, object_body_name, settle
 
 # The benchmark's block table (mm): the assets must reproduce it.
 BENCHMARK_SIZES_MM = {

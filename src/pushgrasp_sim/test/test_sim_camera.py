@@ -15,7 +15,8 @@ from pushgrasp_perception.projection import heightmap_from_rgbd
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_sim.camera import CAMERA_NAME, CameraOptions, RGBDCamera
 from pushgrasp_sim.randomization import DomainRandomizer, RandomizationOptions
-from pushgrasp_sim.scene import add_objects, load_cell_spec
+from pushgrasp_sim.physics import load_cell_spec
+from pushgrasp_sim.scene import add_objects
 
 PILLAR = dict(xy=(0.42, 0.10), yaw=0.5, height=0.10)  # red: the palette's 7th colour
 CUBE = dict(xy=(0.60, -0.08), yaw=-0.3, height=0.05)  # blue: the palette's 1st colour

@@ -13,8 +13,9 @@ import pytest
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 from pushgrasp_sim.blocks import PALETTE, SHAPE_NAMES
 from pushgrasp_sim.randomization import DomainRandomizer, RandomizationOptions
-from pushgrasp_sim.scene import (ASSETS_DIR, SceneError, SceneSpec, add_objects, build_scene, check_not_exploded,
-                                 find_explosions, load_cell_spec, object_states, scene_objects, settle)
+from pushgrasp_sim.physics import ASSETS, load_cell_spec
+from pushgrasp_sim.scene import (SceneError, SceneSpec, add_objects, build_scene, check_not_exploded, find_explosions,
+                                 object_states, scene_objects, settle)
 from pushgrasp_sim.testcases import example_testcases, load_testcase
 
 
@@ -144,7 +145,7 @@ def test_settle_and_explosion_checks():
 
 def test_add_objects_works_with_any_spec_including_objects_xml(tmp_path):
     xml = tmp_path / 'minimal.xml'
-    xml.write_text(f'<mujoco><include file="{ASSETS_DIR / "objects.xml"}"/>'
+    xml.write_text(f'<mujoco><include file="{ASSETS / "objects.xml"}"/>'
                    '<worldbody><geom type="plane" size="1 1 0.1"/></worldbody></mujoco>')
     spec = mujoco.MjSpec.from_file(str(xml))
     first = add_objects(spec, ['0.obj', '1.obj'])
