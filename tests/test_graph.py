@@ -168,3 +168,13 @@ def test_unknown_arguments_and_graphs_are_refused_with_the_reason():
         build_graph('nope')
     with pytest.raises(ValueError, match='expected true or false'):
         build_graph('mock', use_rviz='maybe')
+
+
+def test_launch_files_and_configs_are_installed_where_ros2_launch_looks():
+    """`ros2 launch pushgrasp NAME.launch.py` finds files under the package's share directory."""
+    share = Path(get_package_share_directory('pushgrasp'))
+    for path in LAUNCH_FILES:
+        assert (share / 'launch' / path.name).is_file(), f'{path.name} is not installed'
+    for path in sorted((ROOT / 'config').glob('*.yaml')):
+        assert (share / 'config' / path.name).is_file(), f'{path.name} is not installed'
+    assert (share / 'rviz' / 'pushgrasp.rviz').is_file()
