@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
 ROS_INFRASTRUCTURE = ('/rosout', '/parameter_events')
 # Every graph with its defaults, plus variants that change which topics and backends are used.
-VARIANTS = [(name, {}) for name in GRAPHS] + [
-    ('real', {'backend': 'moveit', 'color_topic': '/cam/color/image_raw', 'depth_topic': '/cam/depth/image_raw',
+# The real robot's address is loopback here, so that no test ever tries to reach a robot on a network.
+VARIANTS = [(name, {'robot_ip': '127.0.0.1'} if name == 'real' else {}) for name in GRAPHS] + [
+    ('real', {'backend': 'moveit', 'robot_ip': '127.0.0.1', 'color_topic': '/cam/color/image_raw',
+              'depth_topic': '/cam/depth/image_raw',
               'camera_info_topic': '/cam/color/camera_info'}),
     ('mock', {'use_rviz': 'true', 'seed': '7'}),
 ]

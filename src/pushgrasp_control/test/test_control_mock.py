@@ -96,9 +96,11 @@ def test_mock_joint_moves_leave_tcp():
 def test_make_robot():
     robot = make_robot('mock', time_scale=4.0)
     assert isinstance(robot, MockRobot) and robot.time_scale == 4.0
-    for name in ('ur_rtde', 'moveit'):
-        with pytest.raises(BackendUnavailable, match=f'{name}.*not available yet'):
-            make_robot(name, robot_ip='192.168.1.10')
+    # Without ur_rtde / moveit_py installed the real backends say what is missing.
+    with pytest.raises(BackendUnavailable, match='pip install ur_rtde'):
+        make_robot('ur_rtde', robot_ip='192.168.1.10')
+    with pytest.raises(BackendUnavailable, match='moveit_py'):
+        make_robot('moveit', robot_ip='192.168.1.10', tcp_offset=0.15, pose_msg_factory=lambda *a: a)
     with pytest.raises(ValueError, match='sim bridge node over ROS'):
         make_robot('sim')
     with pytest.raises(ValueError, match='mock, sim, ur_rtde, moveit'):

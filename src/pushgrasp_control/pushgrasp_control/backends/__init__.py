@@ -10,11 +10,6 @@ from pushgrasp_control.motion import Robot
 
 BACKENDS: tuple[str, ...] = ('mock', 'sim', 'ur_rtde', 'moveit')
 
-_PENDING = {
-    'ur_rtde': 'the UR5 backend over ur_rtde arrives with the robot-backend work',
-    'moveit': 'the MoveIt 2 backend arrives with the robot-backend work',
-}
-
 
 class BackendUnavailable(RuntimeError):
     """A known robot backend that cannot be created (not implemented yet, or its dependency is missing)."""
@@ -23,9 +18,11 @@ class BackendUnavailable(RuntimeError):
 def make_robot(name: str, **params: Any) -> Robot:
     """The robot backend called `name`, built from backend-specific keyword parameters.
 
-    'mock' takes MockRobot's parameters (time_scale, home_position, home_yaw, step). Raises
-    BackendUnavailable for a backend that is not available yet and ValueError for an unknown name or
-    bad parameters.
+    'mock' takes MockRobot's parameters (time_scale, home_position, home_yaw, step); 'ur_rtde' takes
+    URRtdeRobot's (robot_ip, gripper, tcp_offset, ...; it connects to the robot); 'moveit' takes MoveItRobot's
+    (robot_model, tcp_offset, pose_msg_factory, ...; a `robot_ip` is ignored: MoveIt reaches the robot through
+    its driver). Raises BackendUnavailable when a backend's dependency is missing and ValueError for an unknown
+    name or bad parameters.
     """
     if name == 'mock':
         from pushgrasp_control.backends.mock import MockRobot
@@ -36,7 +33,17 @@ def make_robot(name: str, **params: Any) -> Robot:
     if name == 'sim':
         raise ValueError("the 'sim' backend talks to the sim bridge node over ROS: the control node creates it "
                          '(pushgrasp_control.ros.sim_backend.SimBridgeRobot)')
-    if name in _PENDING:
-        raise BackendUnavailable(f'robot backend {name!r} is not available yet: {_PENDING[name]}; '
-                                 "use backend 'mock' until then")
+    if name == 'ur_rtde':
+        from pushgrasp_control.backends.ur_rtde import URRtdeRobot
+        try:
+            return URRtdeRobot(**params)
+        except TypeError as error:
+            raise ValueError(f'bad parameters for the ur_rtde backend: {error}') from error
+    if name == 'moveit':
+        from pushgrasp_control.backends.moveit import MoveItRobot
+        params.pop('robot_ip', None)
+        try:
+            return MoveItRobot(**params)
+        except TypeError as error:
+            raise ValueError(f'bad parameters for the moveit backend: {error}') from error
     raise ValueError(f'unknown robot backend {name!r}; known backends: {", ".join(BACKENDS)}')

@@ -18,7 +18,8 @@ from rclpy.node import Node
 
 from pushgrasp_control.backends import BACKENDS, BackendUnavailable, make_robot
 from pushgrasp_control.motion import (
-    ExecutionResult, MotionLimits, Phase, PrimitiveRefused, Robot, execute_plan, plan_primitive, validate_plan)
+    ExecutionResult, MotionLimits, Phase, PrimitiveRefused, Robot, RobotError, execute_plan, plan_primitive,
+    validate_plan)
 from pushgrasp_control.ros.conversions import msg_to_primitive
 from pushgrasp_control.ros.sim_backend import SimBridgeRobot
 from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
@@ -92,7 +93,7 @@ class ControlNode(Node):
                 backend_params = {'time_scale': params['mock_time_scale']} if backend == 'mock' \
                     else {'robot_ip': params['robot_ip']}
                 self.robot = make_robot(backend, **backend_params)
-        except (ValueError, BackendUnavailable) as error:
+        except (ValueError, BackendUnavailable, RobotError) as error:  # e.g. the robot is not reachable
             self.setup_error = f'control is not available: {error}'
             self.get_logger().error(f'{self.setup_error}; every goal will be aborted')
 
