@@ -187,6 +187,16 @@ class Robot(Protocol):
         ...
 
 
+def checked_linear_target(position: np.ndarray, yaw: float, speed: float, accel: float) -> np.ndarray:
+    """The target of a move_linear call as a float array; ValueError for a non-finite pose or speed <= 0."""
+    target = np.asarray(position, dtype=float)
+    if target.shape != (3,) or not np.all(np.isfinite(target)) or not math.isfinite(yaw):
+        raise ValueError(f'move_linear needs a finite 3-D position and yaw, got {position}, {yaw}')
+    if not speed > 0 or not accel > 0:
+        raise ValueError(f'speed and accel must be positive, got {speed}, {accel}')
+    return target
+
+
 def wrap_yaw(yaw: float) -> float:
     """The equivalent parallel-jaw yaw in [-pi/2, pi/2) (a grasp at yaw and yaw + pi is the same)."""
     return (yaw + math.pi / 2) % math.pi - math.pi / 2

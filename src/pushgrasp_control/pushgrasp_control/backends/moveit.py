@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from pushgrasp_control.backends import BackendUnavailable
-from pushgrasp_control.motion import RobotError
+from pushgrasp_control.motion import RobotError, checked_linear_target
 
 INSTALL_HINT = ("install MoveIt 2's Python bindings (moveit_py, e.g. ros-jazzy-moveit-py) and start the node "
                 'with a MoveItConfigsBuilder configuration to use the moveit backend')
@@ -164,11 +164,7 @@ class MoveItRobot:
     def move_linear(self, position: np.ndarray, yaw: float, speed: float, accel: float,
                     should_stop: Callable[[], bool] | None = None) -> bool:
         """Plan a Pilz LIN move of the tip and execute it; False if stopped before arrival."""
-        target = np.asarray(position, dtype=float)
-        if target.shape != (3,) or not np.all(np.isfinite(target)) or not math.isfinite(yaw):
-            raise ValueError(f'move_linear needs a finite 3-D position and yaw, got {position}, {yaw}')
-        if not speed > 0 or not accel > 0:
-            raise ValueError(f'speed and accel must be positive, got {speed}, {accel}')
+        target = checked_linear_target(position, yaw, speed, accel)
         self._stop.clear()
         xyz, quaternion = self.tip_pose(target, yaw)
         goal = self._pose_msg(self.model.frame, xyz, quaternion)

@@ -33,7 +33,7 @@ import numpy as np
 from pushgrasp_control.backends import BackendUnavailable
 from pushgrasp_control.backends.mock import trapezoid_duration
 from pushgrasp_control.backends.robotiq import Robotiq2F85
-from pushgrasp_control.motion import RobotError
+from pushgrasp_control.motion import RobotError, checked_linear_target
 
 INSTALL_HINT = "install ur_rtde (pip install ur_rtde) to use the 'ur_rtde' backend"
 
@@ -171,11 +171,7 @@ class URRtdeRobot:
     def move_linear(self, position: np.ndarray, yaw: float, speed: float, accel: float,
                     should_stop: Callable[[], bool] | None = None) -> bool:
         """Move linearly (moveL) to `position` with the downward tool at `yaw`; False if stopped before arrival."""
-        target = np.asarray(position, dtype=float)
-        if target.shape != (3,) or not np.all(np.isfinite(target)) or not math.isfinite(yaw):
-            raise ValueError(f'move_linear needs a finite 3-D position and yaw, got {position}, {yaw}')
-        if not speed > 0 or not accel > 0:
-            raise ValueError(f'speed and accel must be positive, got {speed}, {accel}')
+        target = checked_linear_target(position, yaw, speed, accel)
         pose = tool_down_pose(target, yaw)
         distance = float(np.linalg.norm(target - np.asarray(self.tcp_pose()[:3])))
         self._joint_move = False
