@@ -34,10 +34,10 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from pushgrasp.graph import build_graph
 from pushgrasp.runner import GraphRunner
-from pushgrasp_control.primitives import Primitive, PrimitiveType
+from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_control.ros.conversions import msg_to_primitive
 from pushgrasp_perception.ros.conversions import msg_to_heightmap, msg_to_image, stamp_to_ns
-from pushgrasp_policy.visualization import draw_primitive, qmap_overlay
+from pushgrasp_policy.visualization import draw_on_camera, draw_primitive, qmap_overlay
 from pushgrasp_sim.geometry import quaternion_to_matrix
 
 STARTUP_TIMEOUT_S = 90.0
@@ -103,7 +103,7 @@ class DemoClient(Node):
     def _on_camera_pose(self, msg: PoseStamped) -> None:
         pose = np.eye(4)
         o, p = msg.pose.orientation, msg.pose.position
-        pose[:3, :3] = quaternion_to_matrix(o.x, o.y, o.z, o.w)
+        pose[:3, :3] = quaternion_to_matrix((o.w, o.x, o.y, o.z))
         pose[:3, 3] = (p.x, p.y, p.z)
         self.camera_pose = pose
 
@@ -138,33 +138,6 @@ class DemoClient(Node):
                                stamp_to_ns(self.heightmap.header.stamp) > after_ns, timeout):
             raise RuntimeError('no fresh heightmap from the perception node')
         return self.heightmap
-
-
-def project(points: np.ndarray, camera_pose: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Pixels (u, v) of base-frame points seen by a camera with pose `camera_pose` (camera-to-base) and K."""
-    base_to_camera = np.linalg.inv(camera_pose)
-    camera = points @ base_to_camera[:3, :3].T + base_to_camera[:3, 3]
-    uvw = camera @ k.T
-    return uvw[:, :2] / uvw[:, 2:3]
-
-
-def draw_on_camera(image: np.ndarray, primitive: Primitive, camera_pose: np.ndarray, k: np.ndarray,
-                   caption: str) -> np.ndarray:
-    """The camera image with the primitive drawn where it acts (arrow for a push, jaw axis for a grasp)."""
-    out = np.ascontiguousarray(image.copy())
-    angle = primitive.rotation_angle
-    axis = np.array([np.cos(angle), np.sin(angle), 0.0])
-    if primitive.type == PrimitiveType.PUSH:
-        a, b = project(np.stack([primitive.position, primitive.push_end]), camera_pose, k).astype(int)
-        cv2.arrowedLine(out, tuple(a), tuple(b), (255, 255, 255), 3, tipLength=0.25)
-    else:
-        ends = np.stack([primitive.position - 0.0425 * axis, primitive.position + 0.0425 * axis])
-        a, b = project(ends, camera_pose, k).astype(int)
-        cv2.line(out, tuple(a), tuple(b), (255, 255, 255), 3)
-        for end in (a, b):
-            cv2.circle(out, tuple(end), 5, (255, 255, 255), -1)
-    cv2.putText(out, caption, (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
-    return out
 
 
 def run_demo(config: DemoConfig) -> dict[str, Any]:

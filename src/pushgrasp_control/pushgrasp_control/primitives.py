@@ -24,6 +24,23 @@ NUM_ROTATIONS = 16
 PUSH_LENGTH = 0.1  # metres, as in the reference method
 
 
+def tool_down_rotation(yaw: float | np.ndarray) -> np.ndarray:
+    """Rotation(s) Rz(yaw) Rx(pi) of a tool pointing straight down whose jaws close along (cos yaw, sin yaw).
+
+    The tool's x axis is the jaw axis and its z axis points down; `yaw` may be an array (shape (..., 3, 3)).
+    """
+    yaw = np.asarray(yaw, dtype=float)
+    c, s = np.cos(yaw), np.sin(yaw)
+    zero = np.zeros_like(yaw)
+    return np.stack([np.stack([c, s, zero], -1), np.stack([s, -c, zero], -1),
+                     np.stack([zero, zero, zero - 1.0], -1)], -1)
+
+
+def tool_down_axis(yaw: float) -> np.ndarray:
+    """Unit axis of `tool_down_rotation(yaw)`, a half turn: rotation vector pi * axis, quaternion (axis, 0)."""
+    return np.array([math.cos(yaw / 2.0), math.sin(yaw / 2.0), 0.0])
+
+
 class PrimitiveType(enum.IntEnum):
     """The two motion primitives (values match pushgrasp_interfaces/Primitive)."""
 

@@ -423,12 +423,6 @@ class CalibrationGrid:
         return points
 
 
-def tool_down_rotation(yaw: float) -> np.ndarray:
-    """Rotation of a TCP pointing straight down with the jaws along (cos yaw, sin yaw) (the Robot convention)."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.array([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
-
-
 @dataclass
 class CalibrationSamples:
     """The 3-D/2-D marker pairs collected over a grid, and what was skipped."""
@@ -449,8 +443,7 @@ class CalibrationSamples:
 
 def collect_samples(robot: LinearRobot, grab_frame: Callable[[], tuple[np.ndarray, np.ndarray]],
                     marker_in_tcp: np.ndarray, grid_points: Sequence[np.ndarray], yaw: float = 0.0, *,
-                    speed: float = 0.1, accel: float = 0.5,
-                    tcp_pose: Callable[[], np.ndarray] | None = None,
+                    tcp_pose: Callable[[], np.ndarray], speed: float = 0.1, accel: float = 0.5,
                     marker: MarkerSpec = DEFAULT_MARKER) -> CalibrationSamples:
     """Move the TCP through `grid_points` and pair the marker's base position with its pixel at each.
 
@@ -462,9 +455,8 @@ def collect_samples(robot: LinearRobot, grab_frame: Callable[[], tuple[np.ndarra
         yaw: jaw yaw of every pose, radians (choose it so the marker faces the camera).
         speed: TCP speed, m/s.
         accel: TCP acceleration, m/s^2.
-        tcp_pose: returns the measured 4x4 TCP pose in the base frame; None uses the commanded position
-            and `tool_down_rotation(yaw)` (then the robot must not flip the jaws by half a turn, which
-            moves a marker off the tool axis).
+        tcp_pose: returns the measured 4x4 TCP pose in the base frame (the marker is off the tool axis, so
+            its position needs the arm's actual orientation, not the commanded one).
         marker: the marker's appearance.
 
     A move that raises RuntimeError (pushgrasp_control's RobotError is one) or returns False skips the pose.
@@ -496,12 +488,8 @@ def collect_samples(robot: LinearRobot, grab_frame: Callable[[], tuple[np.ndarra
         if centre is None:
             samples.not_found += 1
             continue
-        if tcp_pose is not None:
-            pose = np.asarray(tcp_pose(), dtype=np.float64)
-            position = pose[:3, :3] @ offset + pose[:3, 3]
-        else:
-            position = tool_down_rotation(yaw) @ offset + target
-        points.append(position)
+        pose = np.asarray(tcp_pose(), dtype=np.float64)
+        points.append(pose[:3, :3] @ offset + pose[:3, 3])
         pixels.append(centre)
     if points:
         samples.points_base, samples.pixels = np.array(points), np.array(pixels, dtype=np.float64)
@@ -511,7 +499,7 @@ def collect_samples(robot: LinearRobot, grab_frame: Callable[[], tuple[np.ndarra
 
 def collect_and_solve(robot: LinearRobot, grab_frame: Callable[[], tuple[np.ndarray, np.ndarray]],
                       marker_in_tcp: np.ndarray, grid_points: Sequence[np.ndarray], yaw: float = 0.0, *,
-                      speed: float = 0.1, accel: float = 0.5, tcp_pose: Callable[[], np.ndarray] | None = None,
+                      tcp_pose: Callable[[], np.ndarray], speed: float = 0.1, accel: float = 0.5,
                       marker: MarkerSpec = DEFAULT_MARKER, dist: np.ndarray | Sequence[float] | None = None,
                       ransac_threshold_px: float | None = 3.0) -> CalibrationResult:
     """Run the calibration: `collect_samples` over the grid, then `solve_camera_pose` on the pairs.

@@ -13,7 +13,7 @@ import pytest
 
 from pushgrasp_perception.calibration import (
     MIN_POINTS, CalibrationGrid, CalibrationResult, collect_and_solve, find_marker, load_calibration,
-    pose_difference, save_calibration, solve_camera_pose, tool_down_rotation)
+    pose_difference, save_calibration, solve_camera_pose)
 
 K = np.array([[617.0, 0.0, 319.5], [0.0, 617.0, 239.5], [0.0, 0.0, 1.0]])
 SIM_CAMERA_YAML = Path(__file__).resolve().parents[3] / 'config' / 'sim_camera.yaml'
@@ -215,6 +215,14 @@ class FakeRobot:
         self.position, self.yaw = np.asarray(position, float), yaw
         return True
 
+    def tcp_pose(self) -> np.ndarray:
+        """The TCP pose: pointing down, jaws along (cos yaw, sin yaw), i.e. Rz(yaw) Rx(pi)."""
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        pose = np.eye(4)
+        pose[:3, :3] = [[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]]
+        pose[:3, 3] = self.position
+        return pose
+
 
 def test_collect_and_solve_with_a_fake_robot_and_camera():
     marker_offset = np.array([0.06, 0.0, -0.07])
@@ -223,7 +231,8 @@ def test_collect_and_solve_with_a_fake_robot_and_camera():
     rng = np.random.default_rng(7)
 
     def grab_frame():
-        marker = robot.position + tool_down_rotation(robot.yaw) @ marker_offset
+        pose = robot.tcp_pose()
+        marker = pose[:3, :3] @ marker_offset + pose[:3, 3]
         image = background(rng)
         if robot.position[2] < 0.1 and robot.position[1] > 0.1:
             return image, K  # the marker is hidden here
@@ -231,7 +240,7 @@ def test_collect_and_solve_with_a_fake_robot_and_camera():
         return image, K
 
     grid = CalibrationGrid(shape=(4, 4, 3))
-    result = collect_and_solve(robot, grab_frame, marker_offset, grid.points(), yaw)
+    result = collect_and_solve(robot, grab_frame, marker_offset, grid.points(), yaw, tcp_pose=robot.tcp_pose)
     assert result.metadata['poses'] == 48
     assert result.metadata['unreachable'] == 12  # x = 0.68
     assert result.metadata['not_found'] == 3  # lowest layer, y = 0.18, x < 0.6
@@ -239,7 +248,8 @@ def test_collect_and_solve_with_a_fake_robot_and_camera():
     position_mm, rotation_deg = pose_difference(result.camera_pose, POSE)
     assert position_mm < 1.0 and rotation_deg < 0.1
     with pytest.raises(ValueError, match='only'):
-        collect_and_solve(FakeRobot(max_x=0.0), grab_frame, marker_offset, grid.points(), yaw)
+        unreachable = FakeRobot(max_x=0.0)
+        collect_and_solve(unreachable, grab_frame, marker_offset, grid.points(), yaw, tcp_pose=unreachable.tcp_pose)
 
 
 def test_grid_is_a_serpentine_over_several_heights():

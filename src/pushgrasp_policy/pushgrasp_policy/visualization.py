@@ -1,6 +1,6 @@
 # Copyright 2026 The pushgrasp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Pictures of Q-maps and chosen primitives over the colour heightmap (for rviz images, reports and demos)."""
+"""Pictures of Q-maps and chosen primitives, over the colour heightmap or the camera image (rviz, reports, demos)."""
 
 from __future__ import annotations
 
@@ -50,4 +50,32 @@ def draw_primitive(image: np.ndarray, primitive: Primitive, resolution: float) -
             q = (int(round(end[0] + normal[0])), int(round(end[1] + normal[1])))
             cv2.line(out, p, q, (255, 255, 255), 2)
         cv2.circle(out, centre, 3, (255, 255, 255), -1)
+    return out
+
+
+def project(points: np.ndarray, camera_pose: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Pixels (u, v) of base-frame points seen by a camera with pose `camera_pose` (camera-to-base) and K."""
+    base_to_camera = np.linalg.inv(camera_pose)
+    camera = points @ base_to_camera[:3, :3].T + base_to_camera[:3, 3]
+    uvw = camera @ k.T
+    return uvw[:, :2] / uvw[:, 2:3]
+
+
+def draw_on_camera(image: np.ndarray, primitive: Primitive, camera_pose: np.ndarray, k: np.ndarray,
+                   caption: str) -> np.ndarray:
+    """The camera image with the primitive drawn where it acts (arrow for a push, jaw axis for a grasp)."""
+    out = np.ascontiguousarray(image.copy())
+    angle = primitive.rotation_angle
+    axis = np.array([np.cos(angle), np.sin(angle), 0.0])
+    if primitive.type == PrimitiveType.PUSH:
+        a, b = project(np.stack([primitive.position, primitive.push_end]), camera_pose, k).astype(int)
+        cv2.arrowedLine(out, tuple(a), tuple(b), (255, 255, 255), 3, tipLength=0.25)
+    else:
+        half = GRIPPER_OPENING_M / 2
+        ends = np.stack([primitive.position - half * axis, primitive.position + half * axis])
+        a, b = project(ends, camera_pose, k).astype(int)
+        cv2.line(out, tuple(a), tuple(b), (255, 255, 255), 3)
+        for end in (a, b):
+            cv2.circle(out, tuple(end), 5, (255, 255, 255), -1)
+    cv2.putText(out, caption, (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
     return out

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pushgrasp_control.primitives import tool_down_rotation
+from pushgrasp_sim.geometry import matrix_to_quaternion
+
 TWO_PI = 2.0 * math.pi
 JOINT_NAMES = ('shoulder_pan_joint', 'shoulder_lift_joint', 'elbow_joint',
                'wrist_1_joint', 'wrist_2_joint', 'wrist_3_joint')
@@ -63,15 +66,8 @@ class ArmParams:
 
 
 UR5 = ArmParams()
-
-
-def down_rotation(yaw: float | np.ndarray) -> np.ndarray:
-    """Rotation(s) of a tool pointing straight down whose jaws close along (cos yaw, sin yaw)."""
-    yaw = np.asarray(yaw, dtype=float)
-    c, s = np.cos(yaw), np.sin(yaw)
-    zero = np.zeros_like(yaw)
-    return np.stack([np.stack([c, s, zero], -1), np.stack([s, -c, zero], -1),
-                     np.stack([zero, zero, zero - 1.0], -1)], -1)
+# The downward tool orientation of the primitives (one definition, in pushgrasp_control).
+down_rotation = tool_down_rotation
 
 
 def pose_matrix(position: np.ndarray, rotation: np.ndarray) -> np.ndarray:
@@ -91,26 +87,6 @@ def tool_yaw(rotation: np.ndarray) -> float:
     return math.atan2(rotation[1, 0], rotation[0, 0])
 
 
-def _quaternion(rotation: np.ndarray) -> np.ndarray:
-    """Unit quaternion (w, x, y, z) of a 3x3 rotation matrix (Shepperd's method)."""
-    m = rotation
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0:
-        s = 2.0 * math.sqrt(trace + 1.0)
-        q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
-    q = np.asarray(q)
-    return q / np.linalg.norm(q)
-
-
 def rotation_angle(r0: np.ndarray, r1: np.ndarray) -> float:
     """Angle in radians of the rotation taking r0 to r1 (3x3 each)."""
     cos = (np.trace(np.asarray(r0).T @ np.asarray(r1)) - 1.0) / 2.0
@@ -119,7 +95,7 @@ def rotation_angle(r0: np.ndarray, r1: np.ndarray) -> float:
 
 def rotation_path(r0: np.ndarray, r1: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     """Rotations (N, 3, 3) along the shortest rotation from r0 to r1 at `fractions` (N,) in [0, 1]."""
-    q0, q1 = _quaternion(np.asarray(r0, dtype=float)), _quaternion(np.asarray(r1, dtype=float))
+    q0, q1 = np.array(matrix_to_quaternion(r0)), np.array(matrix_to_quaternion(r1))
     dot = float(q0 @ q1)
     if dot < 0.0:  # q and -q are the same rotation; take the short way
         q1, dot = -q1, -dot

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
+from pushgrasp_sim.geometry import matrix_to_quaternion, quaternion_to_matrix
 from pushgrasp_sim.blocks import SHAPE_NAMES, SHAPES_BY_NAME
 
 REFERENCE_WORKSPACE = Workspace(x_min=-0.724, x_max=-0.276, y_min=-0.224, y_max=0.224, z_min=-0.0001, z_max=0.4)
@@ -115,38 +116,6 @@ def euler_to_matrix(alpha: float, beta: float, gamma: float) -> np.ndarray:
     ry = np.array([[cb, 0.0, sb], [0.0, 1.0, 0.0], [-sb, 0.0, cb]])
     rz = np.array([[cg, -sg, 0.0], [sg, cg, 0.0], [0.0, 0.0, 1.0]])
     return rx @ ry @ rz
-
-
-def matrix_to_quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
-    """A unit quaternion (w, x, y, z) with w >= 0 for a 3x3 rotation matrix."""
-    m = np.asarray(rotation, dtype=float)
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0.0:
-        s = 2.0 * math.sqrt(1.0 + trace)
-        q = (0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q = ((m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q = ((m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s)
-    else:
-        s = 2.0 * math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q = ((m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s)
-    quat = np.array(q) / np.linalg.norm(q)
-    if quat[0] < 0:
-        quat = -quat
-    return (float(quat[0]), float(quat[1]), float(quat[2]), float(quat[3]))
-
-
-def quaternion_to_matrix(quaternion: tuple[float, float, float, float] | np.ndarray) -> np.ndarray:
-    """The 3x3 rotation matrix of a quaternion (w, x, y, z) (normalised first)."""
-    w, x, y, z = np.asarray(quaternion, dtype=float) / np.linalg.norm(quaternion)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def reference_offset(workspace: Workspace = DEFAULT_WORKSPACE) -> np.ndarray:

@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from pushgrasp_perception.calibration import find_marker, load_calibration, pose_difference, tool_down_rotation
+from pushgrasp_control.primitives import tool_down_rotation
+from pushgrasp_perception.calibration import find_marker, load_calibration, pose_difference
 from pushgrasp_perception.ros.perception_node import load_camera_pose
 from pushgrasp_sim import kinematics
 from pushgrasp_sim.calibration import MARKER_NAME, calibrate_sim, marker_camera, marker_in_tcp
@@ -81,4 +82,8 @@ def test_marker_is_invisible_to_the_normal_camera_and_rides_with_the_tcp():
 
 @pytest.mark.parametrize('yaw', [0.0, 0.7, -2.0])
 def test_tool_rotation_convention_matches_the_kinematics(yaw):
-    np.testing.assert_allclose(tool_down_rotation(yaw), kinematics.down_rotation(yaw), atol=1e-12)
+    """The arm's IK solution for a downward tool at `yaw` has the primitives' tool orientation (yaw mod pi)."""
+    home = np.array([2.921521, -1.477016, 1.028734, -1.122513, -1.570796, -1.790868])
+    rotation = kinematics.forward_tcp(kinematics.inverse_down(np.array([0.5, 0.05, 0.2]), yaw, home))[:3, :3]
+    error = min(np.abs(rotation - tool_down_rotation(yaw + turn)).max() for turn in (0.0, np.pi))
+    assert error < 1e-9

@@ -36,6 +36,7 @@ import numpy as np
 
 from pushgrasp_control.backends import BackendUnavailable
 from pushgrasp_control.motion import RobotError, checked_linear_target
+from pushgrasp_control.primitives import tool_down_axis
 
 INSTALL_HINT = ("install MoveIt 2's Python bindings (moveit_py, e.g. ros-jazzy-moveit-py) and start the node "
                 'with a MoveItConfigsBuilder configuration to use the moveit backend')
@@ -76,7 +77,8 @@ def default_plan_parameters(moveit: Any) -> Any:
 
 def tool_down_quaternion(yaw: float) -> tuple[float, float, float, float]:
     """Quaternion (x, y, z, w) of Rz(yaw) * Rx(pi): a turn of pi about (cos(yaw/2), sin(yaw/2), 0)."""
-    return (math.cos(yaw / 2.0), math.sin(yaw / 2.0), 0.0, 0.0)
+    x, y, z = (float(v) for v in tool_down_axis(yaw))
+    return (x, y, z, 0.0)
 
 
 class MoveItRobot:

@@ -34,6 +34,7 @@ from pushgrasp_control.backends import BackendUnavailable
 from pushgrasp_control.backends.mock import trapezoid_duration
 from pushgrasp_control.backends.robotiq import Robotiq2F85
 from pushgrasp_control.motion import RobotError, checked_linear_target
+from pushgrasp_control.primitives import tool_down_axis
 
 INSTALL_HINT = "install ur_rtde (pip install ur_rtde) to use the 'ur_rtde' backend"
 
@@ -62,7 +63,7 @@ def default_receive_factory(robot_ip: str) -> Any:
 
 def tool_down_rotvec(yaw: float) -> np.ndarray:
     """UR rotation vector of Rz(yaw) * Rx(pi): the tool points down and its x axis is (cos yaw, sin yaw, 0)."""
-    return math.pi * np.array([math.cos(yaw / 2.0), math.sin(yaw / 2.0), 0.0])
+    return math.pi * tool_down_axis(yaw)
 
 
 def tool_down_pose(position: Sequence[float], yaw: float) -> list[float]:

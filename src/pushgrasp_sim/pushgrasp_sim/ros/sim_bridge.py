@@ -151,7 +151,7 @@ class SimBridgeNode(Node):
 
     def _publish_camera_pose(self) -> None:
         pose = self._frame.camera_pose
-        x, y, z, w = matrix_to_quaternion(pose[:3, :3])
+        w, x, y, z = matrix_to_quaternion(pose[:3, :3])
         self._pose_pub.publish(PoseStamped(
             header=self._header(self.params['base_frame']),
             pose=Pose(position=Point(x=float(pose[0, 3]), y=float(pose[1, 3]), z=float(pose[2, 3])),
