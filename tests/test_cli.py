@@ -39,9 +39,14 @@ def test_unavailable_subcommands_say_so_and_exit_2(name, capsys):
     assert error.startswith(f'pushgrasp {name}: not available in this version')
 
 
-def test_unavailable_benchmarks_say_what_they_will_measure(capsys):
-    assert main(['bench', 'policy']) == 2
-    assert BENCHMARKS['policy'] in capsys.readouterr().err
+def test_policy_benchmark_reports_decision_time_memory_and_training_speed(tmp_path, capsys):
+    out = tmp_path / 'bench.json'
+    assert main(['bench', 'policy', '--decisions', '2', '--transitions', '3', '--json', str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert 0 < figures['decision_ms'] < 60_000 and figures['peak_rss_mb'] > 0
+    assert figures['train_transitions_per_s'] > 0
+    assert 'decision_ms' in capsys.readouterr().out
+    assert set(BENCHMARKS) == {'sim', 'perception', 'policy'}
 
 
 def test_launch_refuses_unknown_graphs_and_arguments(capsys):
@@ -60,3 +65,31 @@ def test_write_json_is_atomic_and_complete(tmp_path):
     write_json(str(target), {'b': 2, 'a': [1.5]})
     assert json.loads(target.read_text()) == {'a': [1.5], 'b': 2}
     assert [p.name for p in target.parent.iterdir()] == ['out.json'], 'no temporary file left behind'
+
+
+def test_eval_clears_random_scenes_and_writes_the_benchmark_metrics(tmp_path, capsys):
+    out = tmp_path / 'eval.json'
+    pictures = tmp_path / 'pictures'
+    assert main(['eval', '--policy', 'heuristic', '--random', '2', '--trials', '1', '--seed', '3',
+                 '--json', str(out), '--pictures', str(pictures)]) == 0
+    printed = capsys.readouterr().out
+    assert '[1/1] random2 seed ' in printed and 'completion %' in printed
+    figures = json.loads(out.read_text())
+    for key in ('completion', 'grasp_success', 'action_efficiency', 'trials', 'cases', 'settings'):
+        assert key in figures, key
+    assert len(figures['trials']) == 1 and figures['trials'][0]['num_objects'] == 2
+    assert figures['settings']['policy'] == 'heuristic' and figures['settings']['seed'] == 3
+    assert 0.0 <= figures['completion'] <= 100.0
+    assert sorted(pictures.glob('random2/trial_00/step_*.png')), 'a picture per step'
+
+
+def test_eval_rejects_a_malformed_case_file_and_a_bad_policy_with_exit_2(tmp_path, capsys):
+    bad = tmp_path / 'bad.txt'
+    bad.write_text('4.obj 0.3 0.4 0.6 -0.5 0.0 0.025 0 0 0\n4.obj 0.3 0.4\n')
+    assert main(['eval', '--policy', 'heuristic', '--cases', str(bad), '--json', str(tmp_path / 'x.json')]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith('pushgrasp eval: ') and f'{bad}:2:' in error and error.count('\n') == 1
+    assert not (tmp_path / 'x.json').exists()
+    assert main(['eval', '--policy', str(tmp_path / 'missing.pt'), '--random', '1']) == 2
+    error = capsys.readouterr().err
+    assert error.startswith('pushgrasp eval: ') and error.count('\n') == 1

@@ -10,7 +10,7 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(exclude=['test']),
-    package_data={PACKAGE: ['assets/*', 'assets/**/*']},
+    package_data={PACKAGE: ['assets/*', 'assets/**/*', 'weights/*']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),

@@ -20,8 +20,6 @@ EXIT_UNAVAILABLE = 2
 
 # Sub-commands that later parts of the project fill in, and what each will do.
 UNAVAILABLE = {
-    'train': 'train a push-grasp policy in the simulator (needs the embedded simulator and the VPG trainer)',
-    'eval': 'evaluate a policy on random scenes or test cases (needs the simulator and the evaluator)',
     'record': 'record a graph to a rosbag2 bag (needs the recorder)',
 }
 BENCHMARKS = {
@@ -70,10 +68,9 @@ def run_bench(args: argparse.Namespace) -> int:
     elif args.target == 'perception':
         from pushgrasp_perception.bench import run_perception_benchmark
         figures = run_perception_benchmark(seed=seed)
-    else:
-        print(f'pushgrasp bench {args.target}: not available in this version: it will measure '
-              f'{BENCHMARKS[args.target]}.', file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    else:  # policy
+        from pushgrasp_policy.bench import run_policy_benchmark
+        figures = run_policy_benchmark(seed=seed, decisions=args.decisions, train_transitions=args.transitions)
     print_figures(figures)
     write_json(args.json, figures)
     return 0
@@ -115,6 +112,55 @@ def run_scene(args: argparse.Namespace) -> int:
         print(f'  {obj["shape"]:6s} at ({x:.3f}, {y:.3f}, {z:.3f}) m'
               + ('' if obj['inside_workspace'] else '  (outside the workspace)'))
     write_json(args.json, report)
+    return 0
+
+
+EVAL_DEFAULT_OBJECTS = 10  # `pushgrasp eval` without --cases or --random: scenes of this many random objects
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """`pushgrasp eval`: clear random scenes or test cases with a policy; print and write the benchmark metrics."""
+    from pushgrasp_policy.evaluation import EvaluationConfig, evaluate, expand_cases, format_summary, summarize
+    from pushgrasp_policy.registry import policy_from_spec
+    seed = args.seed if args.seed is not None else 0
+    random = args.random if args.random is not None or args.cases else EVAL_DEFAULT_OBJECTS
+    try:
+        if seed < 0:
+            raise ValueError(f'--seed must be non-negative, got {seed}')
+        if args.trials < 1:
+            raise ValueError(f'--trials must be at least 1, got {args.trials}')
+        config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures)
+        cases = expand_cases(args.cases, random)
+        policy_from_spec(args.policy, seed)  # a bad policy is reported here, before any trial runs
+    except ValueError as error:
+        print(f'pushgrasp eval: {" ".join(str(error).split())}', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+
+    total = len(cases) * args.trials
+    print(f'evaluating policy {args.policy!r}: {len(cases)} case(s) x {args.trials} trial(s), seed {seed}', flush=True)
+    done = 0
+
+    def show(trial: Any) -> None:
+        nonlocal done
+        done += 1
+        print(f'[{done}/{total}] {trial.describe()}', flush=True)
+
+    try:
+        results = evaluate(lambda trial_seed: policy_from_spec(args.policy, trial_seed), cases, trials=args.trials,
+                           seed=seed, config=config, progress=show)
+    except (RuntimeError, ValueError, OSError) as error:
+        print(f'pushgrasp eval: {error}', file=sys.stderr)
+        return 1
+    summary = summarize(results)
+    print(format_summary(summary))
+    summary['settings'] = {
+        'policy': args.policy, 'seed': seed, 'trials_per_case': args.trials,
+        'cases': [{'name': name, 'scene': str(scene)} for name, scene in cases],
+        'max_actions': args.max_actions, 'actions_per_object': config.actions_per_object,
+        'max_consecutive_failures': config.max_consecutive_failures,
+        'pictures': str(config.save_pictures) if config.save_pictures else None,
+        'seed_rule': 'trial k of case c: np.random.SeedSequence([seed, c, k]).generate_state(1)[0]'}
+    write_json(args.json, summary)
     return 0
 
 
@@ -165,6 +211,63 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_progress(every: int) -> Callable[[str], None]:
+    """Progress printer for training: one redrawn line on a terminal, every `every`-th line in a log."""
+    count = 0
+
+    def show(line: str) -> None:
+        nonlocal count
+        if not line.startswith('['):  # messages (resume, evaluations) always get their own line
+            print(line, file=sys.stderr, flush=True)
+        elif sys.stderr.isatty():
+            print('\r' + line, end='', file=sys.stderr, flush=True)
+        else:
+            count += 1
+            if count % every == 0:
+                print(line, file=sys.stderr, flush=True)
+    return show
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """`pushgrasp train`: online training in the embedded simulator, resumable, logged to a run folder."""
+    from pushgrasp_policy.checkpoint import CheckpointError
+    from pushgrasp_policy.networks import QNetConfig
+    from pushgrasp_policy.trainer import Trainer, TrainConfig
+    from pushgrasp_policy.vpg import VPGConfig
+    seed = args.seed if args.seed is not None else 0
+    try:
+        agent = VPGConfig(network=QNetConfig(trunk=args.trunk, width=args.width), grasp_only=args.grasp_only,
+                          optimizer=args.optimizer, learning_rate=args.lr, extra_replays=args.extra_replays)
+        config = TrainConfig(seed=seed, transitions=args.transitions, num_objects=args.objects, scene=args.case or '',
+                             checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, agent=agent)
+        trainer = Trainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every),
+                          evaluate=_training_evaluator(args.eval_trials) if args.eval_every else None)
+    except (ValueError, CheckpointError, OSError) as error:
+        print(f'pushgrasp train: {error}', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        figures = trainer.run()
+    except KeyboardInterrupt:
+        print(f'\npushgrasp train: interrupted; continue with --resume (from the last checkpoint in {args.out})',
+              file=sys.stderr)
+        return 130
+    print()
+    print_figures(figures)
+    write_json(args.json, figures)
+    return 0
+
+
+def _training_evaluator(trials: int) -> Callable:
+    """Greedy evaluation of the agent being trained on `trials` random 10-object scenes."""
+    def evaluate(agent, seed: int) -> dict:
+        from pushgrasp_policy.evaluation import EvaluationConfig, evaluate as run_evaluation, summarize
+        from pushgrasp_policy.vpg import VPGPolicy
+        cases = [('random_10', 10)]
+        return summarize(run_evaluation(VPGPolicy(agent), cases, trials=trials, seed=seed + 1_000_000,
+                                        config=EvaluationConfig()))
+    return evaluate
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `pushgrasp` and all its sub-commands."""
     parser = argparse.ArgumentParser(
@@ -188,12 +291,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--case', metavar='FILE', help='a test-case file (reference format) instead of random objects')
     demo.set_defaults(handler=run_demo)
 
+    train = command('train', 'Train the VPG-style push-grasp policy in the embedded simulator (resumable).')
+    train.add_argument('--out', default='runs/vpg',
+                       help='run folder: checkpoints, logs, TensorBoard (default runs/vpg)')
+    train.add_argument('--transitions', type=int, default=2500, help='transitions to train for (default 2500)')
+    train.add_argument('--objects', type=int, default=10, help='random objects per scene (default 10)')
+    train.add_argument('--case', metavar='FILE', help='train on this test case instead of random scenes')
+    train.add_argument('--grasp-only', action='store_true', help='the grasping-only baseline: pushes disabled')
+    train.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
+    train.add_argument('--trunk', default='dilated', help='network trunk (dilated, residual)')
+    train.add_argument('--width', type=int, default=32, help='trunk width (default 32)')
+    train.add_argument('--optimizer', default='adam', choices=('adam', 'sgd'), help='optimiser (default adam)')
+    train.add_argument('--lr', type=float, default=1e-4, help='learning rate (default 1e-4)')
+    train.add_argument('--extra-replays', type=int, default=0,
+                       help='surprise-ranked replays per step beyond the reference one (default 0)')
+    train.add_argument('--checkpoint-every', type=int, default=100,
+                       help='transitions between checkpoints, taken at episode ends (default 100)')
+    train.add_argument('--eval-every', type=int, default=0, help='transitions between greedy evaluations (0: none)')
+    train.add_argument('--eval-trials', type=int, default=3, help='10-object trials per evaluation (default 3)')
+    train.add_argument('--log-every', type=int, default=25,
+                       help='when stderr is not a terminal, print every N-th progress line (default 25)')
+    train.set_defaults(handler=run_train)
+
     for name, what in UNAVAILABLE.items():
         command(name, what[0].upper() + what[1:].split(' (')[0] + '.').set_defaults(handler=unavailable(name, what))
 
     bench = command('bench', 'Measure speed and memory and print the figures.')
     bench.add_argument('target', choices=sorted(BENCHMARKS), help='what to measure')
     bench.add_argument('--primitives', type=int, default=30, help='sim: primitives to time (default 30)')
+    bench.add_argument('--decisions', type=int, default=20, help='policy: decisions to time (default 20)')
+    bench.add_argument('--transitions', type=int, default=40,
+                       help='policy: training transitions to time (default 40)')
     bench.add_argument('--soak', type=int, default=0, metavar='N',
                        help='sim: also run N consecutive random scenes and report failures and memory growth')
     bench.set_defaults(handler=run_bench)
@@ -211,6 +339,21 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument('--random', type=int, metavar='N', help='N random objects dropped from the seed')
     scene.add_argument('--png', metavar='PATH', help='write the camera image and the top view to PATH')
     scene.set_defaults(handler=run_scene)
+
+    evaluation = command('eval', 'Evaluate a policy on random scenes or test cases: completion, grasp success and '
+                                 'action efficiency, as in the reference benchmark.')
+    evaluation.add_argument('--policy', default='shipped', metavar='SPEC',
+                            help='a checkpoint path, shipped, grasp-only, heuristic or random (default shipped)')
+    cases = evaluation.add_mutually_exclusive_group()
+    cases.add_argument('--cases', metavar='DIR|FILE', help='a test-case file, or a directory of them (*.txt)')
+    cases.add_argument('--random', type=int, metavar='N',
+                       help=f'scenes of N random objects (the default, N = {EVAL_DEFAULT_OBJECTS})')
+    evaluation.add_argument('--trials', type=int, default=10, help='trials per case (default 10)')
+    evaluation.add_argument('--max-actions', type=int, default=None, metavar='M',
+                            help='action budget per trial (default 5 per object)')
+    evaluation.add_argument('--pictures', metavar='DIR',
+                            help='write every step\'s Q-map with the chosen primitive to DIR/<case>/trial_<k>/')
+    evaluation.set_defaults(handler=run_eval)
 
     launch = command('launch', 'Start a node graph (mock, real, hsr) as processes, without the ros2 CLI.',
                      figures=False)

@@ -3,7 +3,18 @@
 """The policy node: chooses the next push or grasp on a heightmap through the `select_primitive` action.
 
 Subscribes:  heightmap (pushgrasp_interfaces/Heightmap), keeping only the newest.
-Action:      select_primitive (pushgrasp_interfaces/SelectPrimitive).
+Action:      select_primitive (pushgrasp_interfaces/SelectPrimitive): feedback per stage (preprocess,
+             inference, selection); a cancel is honoured between stages.
+Publishes, after every decision (base frame, stamped with the heightmap's stamp; for rviz):
+             q_maps/push, q_maps/grasp (sensor_msgs/Image rgb8): the Q-map of each primitive, best over
+               rotations, colour-mapped over the colour heightmap (non-finite values left uncoloured);
+             q_maps/chosen (sensor_msgs/Image rgb8): the chosen primitive drawn on its type's Q-map at the
+               chosen rotation;
+             selected_primitive/markers (visualization_msgs/MarkerArray): an arrow for a push, an open
+               gripper for a grasp, and a "push q=..." / "grasp q=..." caption.
+
+With policy 'vpg', a missing, corrupt or incompatible checkpoint is refused at start: the constructor raises
+CheckpointError ("cannot load checkpoint ...: <reason>") and `main()` exits with code 1.
 """
 
 from __future__ import annotations
@@ -17,21 +28,39 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
 from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH
 from pushgrasp_control.ros.conversions import primitive_to_msg
 from pushgrasp_perception.ros.conversions import image_to_msg, msg_to_heightmap, ns_to_stamp
 from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
 from pushgrasp_perception.ros.topics import HEIGHTMAP_TOPIC
+from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_perception.ros.node_main import spin_node
+from pushgrasp_policy.decision import Decision
 from pushgrasp_policy.policy import Policy
 from pushgrasp_policy.registry import POLICY_NAMES, make_policy
-from pushgrasp_perception.ros.node_main import spin_node
+from pushgrasp_policy.ros.markers import primitive_markers
+from pushgrasp_policy.visualization import chosen_primitive_overlay, masked_qmap_overlay
 
 # Only the newest heightmap matters; reliable like the perception nodes' publishers, so that a large
 # heightmap is not lost to one dropped fragment.
 HEIGHTMAP_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
+# The pictures of the last decision; transient local, so that an rviz started later still shows them.
+VISUALIZATION_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
+                               durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+PUSH_Q_TOPIC = 'q_maps/push'
+"""sensor_msgs/Image rgb8: push Q-map (best over rotations) over the colour heightmap."""
+GRASP_Q_TOPIC = 'q_maps/grasp'
+"""sensor_msgs/Image rgb8: grasp Q-map (best over rotations) over the colour heightmap."""
+CHOSEN_Q_TOPIC = 'q_maps/chosen'
+"""sensor_msgs/Image rgb8: the chosen primitive drawn on its Q-map at the chosen rotation."""
+MARKERS_TOPIC = 'selected_primitive/markers'
+"""visualization_msgs/MarkerArray: the chosen primitive in 3-D."""
 
 STAGE_NAMES = {
     SelectPrimitive.Feedback.STAGE_PREPROCESS: 'PREPROCESS',
@@ -45,8 +74,8 @@ class PolicyNode(Node):
 
     PARAMETERS: tuple[ParamSpec, ...] = (
         ParamSpec('policy', 'heuristic', f'Policy to run: {", ".join(POLICY_NAMES)}.', read_only=True),
-        ParamSpec('checkpoint', '', 'Path of the policy checkpoint (empty for policies without one).',
-                  read_only=True),
+        ParamSpec('checkpoint', '', "Checkpoint of policy 'vpg': a path or a shipped name ('shipped', "
+                  "'grasp-only'); empty: the shipped one. Must be empty for the other policies.", read_only=True),
         ParamSpec('seed', 0, 'Seed of the policy and of the exploration random generator.', read_only=True),
         ParamSpec('epsilon', 0.1, 'Probability of a random primitive type when a goal asks to explore.',
                   read_only=True),
@@ -72,12 +101,24 @@ class PolicyNode(Node):
                                       num_rotations=params['num_rotations'], push_length=params['push_length'],
                                       epsilon=params['epsilon'])
         except ValueError as error:
+            # Only the learned policies import torch, and with it the checkpoint module.
+            from pushgrasp_policy.checkpoint import CheckpointError
+            if isinstance(error, CheckpointError):
+                # Refuse to start: serving goals without the weights asked for would hide the fault.
+                # spin_node (main) logs the message once and exits with code 1.
+                super().destroy_node()
+                raise CheckpointError(f'cannot load checkpoint {params["checkpoint"] or "shipped"}: {error}') \
+                    from error
             self.setup_error = f'policy could not be created: {error}'
             self.get_logger().error(f'{self.setup_error}; every goal will be aborted')
         seed = max(int(params['seed']), 0)
         self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
 
         self._subscription = self.create_subscription(HeightmapMsg, HEIGHTMAP_TOPIC, self._on_heightmap, HEIGHTMAP_QOS)
+        self._push_q_publisher = self.create_publisher(Image, PUSH_Q_TOPIC, VISUALIZATION_QOS)
+        self._grasp_q_publisher = self.create_publisher(Image, GRASP_Q_TOPIC, VISUALIZATION_QOS)
+        self._chosen_q_publisher = self.create_publisher(Image, CHOSEN_Q_TOPIC, VISUALIZATION_QOS)
+        self._marker_publisher = self.create_publisher(MarkerArray, MARKERS_TOPIC, VISUALIZATION_QOS)
         self._action_server = ActionServer(
             self, SelectPrimitive, 'select_primitive',
             execute_callback=self._execute, goal_callback=self._on_goal, cancel_callback=self._on_cancel,
@@ -171,8 +212,11 @@ class PolicyNode(Node):
         except ValueError as error:
             return self._abort(goal_handle, f'no primitive could be chosen: {error}')
         self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_SELECTION, 1.0)
+        if goal_handle.is_cancel_requested:
+            return self._canceled(goal_handle)
 
         header = Header(stamp=ns_to_stamp(heightmap.stamp_ns), frame_id=self._base_frame)
+        self._publish_pictures(heightmap, decision, header)
         result = SelectPrimitive.Result(
             primitive=primitive_to_msg(decision.primitive, self._base_frame),
             push_q=image_to_msg(decision.best_push_q, '32FC1', header),
@@ -181,6 +225,20 @@ class PolicyNode(Node):
         goal_handle.succeed()
         self.get_logger().info(f'chose {decision.primitive.describe()}{" (explored)" if decision.explored else ""}')
         return result
+
+    def _publish_pictures(self, heightmap: Heightmap, decision: Decision, header: Header) -> None:
+        # Pictures are for people: a failure here is logged, and the goal still succeeds.
+        try:
+            color = heightmap.color
+            images = ((self._push_q_publisher, masked_qmap_overlay(color, decision.best_push_q)),
+                      (self._grasp_q_publisher, masked_qmap_overlay(color, decision.best_grasp_q)),
+                      (self._chosen_q_publisher,
+                       chosen_primitive_overlay(color, decision, heightmap.workspace.resolution)))
+            for publisher, image in images:
+                publisher.publish(image_to_msg(image, 'rgb8', header))
+            self._marker_publisher.publish(primitive_markers(decision.primitive, header))
+        except Exception as error:
+            self.get_logger().warning(f'could not publish the Q-map pictures and markers: {error!r}')
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,0 +1,79 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Checkpoint files: written atomically, refused with a clear reason when corrupt or incompatible.
+
+A checkpoint is a torch-saved dict with a format tag and version, the network configuration and weights,
+and (for training checkpoints) the optimiser, replay and random-generator state needed to resume.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = 'pushgrasp-checkpoint'
+VERSION = 1
+SHIPPED_DIR = Path(__file__).resolve().parent / 'weights'
+SHIPPED = {'shipped': SHIPPED_DIR / 'vpg.pt', 'grasp-only': SHIPPED_DIR / 'grasp_only.pt'}
+"""Shipped checkpoints by name: the VPG-style push-grasp policy and the grasping-only baseline."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: missing, corrupt, or written for another network."""
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees either the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+    """Save `payload` (tensors, numpy arrays, plain Python values) atomically with the format tag."""
+    buffer = io.BytesIO()
+    torch.save({'format': FORMAT, 'version': VERSION, **payload}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | os.PathLike, required: tuple[str, ...] = ('network_config', 'network')) -> dict:
+    """The payload of the checkpoint at `path`; CheckpointError saying why when it cannot be used."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f'checkpoint {path} does not exist')
+    try:
+        # weights_only: a checkpoint is data, never code to run.
+        payload = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:  # torch raises many types for a truncated or foreign file
+        raise CheckpointError(f'checkpoint {path} is corrupt or not a pushgrasp checkpoint '
+                              f'({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ""})'
+                              ) from error
+    if not isinstance(payload, dict) or payload.get('format') != FORMAT:
+        raise CheckpointError(f'{path} is not a pushgrasp checkpoint')
+    if payload.get('version') != VERSION:
+        raise CheckpointError(f'checkpoint {path} has format version {payload.get("version")}, '
+                              f'this pushgrasp reads version {VERSION}')
+    missing = [key for key in required if key not in payload]
+    if missing:
+        raise CheckpointError(f'checkpoint {path} lacks {", ".join(missing)}')
+    return payload
+
+
+def resolve_checkpoint(spec: str | os.PathLike) -> Path:
+    """The file of a shipped checkpoint name ('shipped', 'grasp-only') or of a path."""
+    return SHIPPED.get(str(spec), Path(spec))

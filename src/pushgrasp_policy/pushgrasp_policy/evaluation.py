@@ -1,0 +1,456 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Benchmark evaluation: clear simulated tables with a fixed policy and score it the reference way.
+
+One trial: reset the environment to a scene (N random objects, or a test-case file), then repeatedly turn
+the camera frame into a heightmap, let the policy choose a primitive greedily (`explore=False`; nothing is
+ever trained here) and execute it. N is the number of objects inside the workspace after the reset.
+
+- An action FAILED when nothing moved and nothing was picked (`not info.scene_changed and not
+  info.grasp_success`); refused and stopped primitives therefore fail too.
+- The trial ends when no object is left inside the workspace (or all N were picked), after
+  `max_consecutive_failures` failed actions in a row, after the action budget (`max_actions`, default
+  `actions_per_object * N`), or when the policy cannot choose any primitive.
+- The trial is COMPLETED iff all N objects were picked; objects pushed out of the workspace make it
+  incomplete even though the workspace ends up empty.
+
+Metrics (goal-agnostic clearing, as in the reference benchmark; see `summarize`), all in percent:
+
+- completion: completed trials / trials;
+- grasp success: mean over completed trials of (successful grasps / grasp attempts);
+- action efficiency: mean over completed trials of (N / actions taken).
+
+Seeds: trial k (0-based) of case c (0-based, in the order given) uses `trial_seed(seed, c, k)`, i.e.
+`np.random.SeedSequence([seed, c, k]).generate_state(1)[0]`: the scene (random objects, camera noise) and,
+with a policy factory, the policy are seeded with it. A trial's result therefore depends only on
+(seed, c, k), not on which other trials ran.
+
+Plain Python: no ROS. The simulator (`pushgrasp_sim`) is imported only where an environment or a test
+case is actually needed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from pushgrasp_control.primitives import PrimitiveType
+from pushgrasp_perception.projection import make_heightmap
+from pushgrasp_policy.decision import Decision
+from pushgrasp_policy.policy import Policy
+from pushgrasp_policy.visualization import draw_primitive, masked_qmap_overlay
+
+if TYPE_CHECKING:
+    from pushgrasp_sim.env import PushGraspEnv
+
+# Why a trial ended (TrialResult.reason).
+CLEARED = 'cleared'
+"""All N objects were picked (the trial is completed)."""
+WORKSPACE_EMPTY = 'workspace empty'
+"""No object is left in the workspace, but some were pushed out of it instead of picked."""
+TOO_MANY_FAILURES = 'consecutive failures'
+ACTION_BUDGET = 'action budget'
+NO_ACTION = 'no action'
+"""The policy could not choose any primitive (every Q-value non-finite or masked)."""
+EMPTY_SCENE = 'empty scene'
+"""No object was inside the workspace after the reset; such trials are left out of the metrics."""
+
+Scene = int | str | Path
+"""A number of random objects or a test-case path, as `PushGraspEnv.reset` takes it."""
+PolicyFactory = Callable[[int], Policy]
+"""Builds the policy for one trial from the trial's seed."""
+
+
+@dataclass
+class EvaluationConfig:
+    """Settings of an evaluation run."""
+
+    max_consecutive_failures: int = 10
+    """A trial fails after this many failed actions in a row (the reference benchmark's rule)."""
+    max_actions: int | None = None
+    """Action budget per trial; None: `actions_per_object` times the trial's N."""
+    actions_per_object: int = 5
+    """Budget per object when `max_actions` is None."""
+    save_pictures: Path | None = None
+    """Directory for per-step PNGs (the chosen primitive drawn on its Q-map); None: no pictures.
+    `evaluate` gives each trial its own sub-directory `<case>/trial_<k>`."""
+
+    def __post_init__(self) -> None:
+        if self.max_consecutive_failures < 1:
+            raise ValueError(f'max_consecutive_failures must be at least 1, got {self.max_consecutive_failures}')
+        if self.max_actions is not None and self.max_actions < 1:
+            raise ValueError(f'max_actions must be at least 1, got {self.max_actions}')
+        if self.actions_per_object < 1:
+            raise ValueError(f'actions_per_object must be at least 1, got {self.actions_per_object}')
+        if self.save_pictures is not None:
+            self.save_pictures = Path(self.save_pictures)
+
+    def action_budget(self, num_objects: int) -> int:
+        """The most actions a trial with `num_objects` objects may take."""
+        if self.max_actions is not None:
+            return self.max_actions
+        return max(1, self.actions_per_object * num_objects)
+
+
+@dataclass
+class StepRecord:
+    """One action of a trial and what it did."""
+
+    step: int
+    primitive: str
+    """'push' or 'grasp'."""
+    row: int
+    col: int
+    rotation_index: int
+    q_value: float | None
+    """The policy's value of the chosen primitive; None when not finite."""
+    executed: bool
+    grasp_success: bool
+    scene_changed: bool
+    failed: bool
+    """Nothing moved and nothing was picked."""
+    objects_remaining: int
+    """Objects inside the workspace after the action."""
+    objects_left_workspace: list[int] = field(default_factory=list)
+    error: str = ''
+    picture: str = ''
+    """Path of the step's PNG, when pictures were saved."""
+
+
+@dataclass
+class TrialResult:
+    """The outcome of clearing one scene."""
+
+    case: str
+    seed: int
+    num_objects: int
+    """N: objects inside the workspace after the reset."""
+    picked: int = 0
+    """Of those N, how many were picked."""
+    actions: int = 0
+    grasp_attempts: int = 0
+    grasp_successes: int = 0
+    """Every successful grasp (also of an object that was not among the N, should that happen)."""
+    pushes: int = 0
+    pushed_out: int = 0
+    """Objects that left the workspace without being picked."""
+    completed: bool = False
+    """All N objects were picked."""
+    reason: str = ''
+    """Why the trial ended: one of CLEARED, WORKSPACE_EMPTY, TOO_MANY_FAILURES, ACTION_BUDGET, NO_ACTION,
+    EMPTY_SCENE (possibly followed by ': detail')."""
+    steps: list[StepRecord] = field(default_factory=list)
+
+    @property
+    def grasp_success_rate(self) -> float | None:
+        """Successful grasps / grasp attempts; None without grasp attempts."""
+        return self.grasp_successes / self.grasp_attempts if self.grasp_attempts else None
+
+    @property
+    def action_efficiency(self) -> float | None:
+        """N / actions taken; None when no action was taken."""
+        return self.num_objects / self.actions if self.actions else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict of every field (steps included) and the two per-trial ratios."""
+        result = asdict(self)
+        result['grasp_success_rate'] = self.grasp_success_rate
+        result['action_efficiency'] = self.action_efficiency
+        return result
+
+    def describe(self) -> str:
+        """One line for logs."""
+        ratio = self.grasp_success_rate
+        grasps = f'{self.grasp_successes}/{self.grasp_attempts} grasps'
+        if ratio is not None:
+            grasps += f' ({100.0 * ratio:.0f}%)'
+        return (f'{self.case} seed {self.seed}: {"completed" if self.completed else "FAILED"}, picked '
+                f'{self.picked}/{self.num_objects} in {self.actions} actions, {grasps}, {self.pushes} pushes, '
+                f'{self.pushed_out} pushed out; ended: {self.reason}')
+
+
+# --- seeds and cases -------------------------------------------------------------------------------------
+def trial_seed(seed: int, case_index: int, trial_index: int) -> int:
+    """The seed of trial `trial_index` of case `case_index` in a run seeded `seed` (all non-negative).
+
+    It is `np.random.SeedSequence([seed, case_index, trial_index]).generate_state(1)[0]`, a 32-bit integer:
+    distinct trials get unrelated seeds, and the same (seed, case, trial) always gets the same one.
+    """
+    if min(seed, case_index, trial_index) < 0:
+        raise ValueError(f'seed, case index and trial index must be non-negative, got '
+                         f'{seed}, {case_index}, {trial_index}')
+    return int(np.random.SeedSequence([seed, case_index, trial_index]).generate_state(1)[0])
+
+
+def expand_cases(cases: str | Path | None = None, random: int | None = None) -> list[tuple[str, Scene]]:
+    """The (name, scene) list of an evaluation from `--cases DIR|FILE` and/or `--random N`.
+
+    A directory gives all its `*.txt` test-case files sorted by name, a file itself (named by their stems);
+    `random` gives one case 'random<N>' of N random objects. Every test case is parsed here, so a
+    malformed file is reported before anything runs.
+
+    Raises:
+        ValueError: neither source given, N < 1, a missing path, a directory without *.txt files, or a
+            malformed test case (pushgrasp_sim.testcases.TestCaseError: '<file>:<line>: ...').
+    """
+    result: list[tuple[str, Scene]] = []
+    if cases is not None:
+        from pushgrasp_sim.testcases import load_testcase
+        path = Path(cases)
+        if path.is_dir():
+            files = sorted(path.glob('*.txt'))
+            if not files:
+                raise ValueError(f'{path}: no test-case files (*.txt) in this directory')
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ValueError(f'{path}: no such test-case file or directory')
+        for file in files:
+            try:
+                load_testcase(file)
+            except OSError as error:
+                raise ValueError(f'{file}: cannot read: {error.strerror or error}') from error
+            result.append((file.stem, file))
+    if random is not None:
+        if random < 1:
+            raise ValueError(f'the number of random objects must be at least 1, got {random}')
+        result.append((f'random{random}', int(random)))
+    if not result:
+        raise ValueError('no cases: give test cases (a file or a directory) or a number of random objects')
+    return result
+
+
+# --- pictures --------------------------------------------------------------------------------------------
+def decision_picture(heightmap_color: np.ndarray, decision: Decision, resolution: float) -> np.ndarray:
+    """RGB picture of a decision: its primitive drawn on the Q-map of its type at its rotation (2x upscaled).
+
+    Falls back to the plain colour heightmap when that Q-map does not fit the heightmap or has no finite value.
+    """
+    primitive = decision.primitive
+    q_maps = decision.grasp_q if primitive.type == PrimitiveType.GRASP else decision.push_q
+    q_maps = np.asarray(q_maps)
+    base = np.ascontiguousarray(heightmap_color, dtype=np.uint8)
+    if q_maps.ndim == 3 and q_maps.shape[1:] == base.shape[:2] and 0 <= primitive.rotation_index < q_maps.shape[0]:
+        base = masked_qmap_overlay(base, q_maps[primitive.rotation_index])
+    picture = draw_primitive(base, primitive, resolution)
+    return cv2.resize(picture, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise OSError(f'could not write {path}')
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r'[^A-Za-z0-9_.-]+', '_', name) or 'case'
+
+
+# --- trials ----------------------------------------------------------------------------------------------
+def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config: EvaluationConfig | None = None,
+              rng: np.random.Generator | None = None, case: str | None = None) -> TrialResult:
+    """Reset `env` to `scene` with `seed` and clear it with `policy` (greedy, no learning); the trial's result.
+
+    Args:
+        env: a PushGraspEnv (reset here); its `config.workspace` defines the heightmaps.
+        policy: anything with `decide(heightmap, explore=False, rng=None) -> Decision`.
+        scene: a number of random objects or a test-case path.
+        seed: the scene's (and the camera noise's) seed.
+        config: the trial rules; `save_pictures` is the directory the step PNGs go to.
+        rng: passed on to `policy.decide` (unused when not exploring); default a generator seeded `seed`.
+        case: the case name recorded in the result (default: the scene as text).
+
+    Raises:
+        ValueError / OSError from `env.reset` for a malformed or missing test case.
+    """
+    config = config or EvaluationConfig()
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    workspace = env.config.workspace
+    observation = env.reset(seed=seed, scene=scene)
+    initial = {s.index for s in env.object_states() if s.inside_workspace}
+    result = TrialResult(case=case if case is not None else str(scene), seed=int(seed), num_objects=len(initial))
+    if not initial:
+        result.reason = EMPTY_SCENE
+        return result
+    budget = config.action_budget(result.num_objects)
+    failures = 0
+    while True:
+        heightmap = make_heightmap(observation.color, observation.depth, observation.intrinsics,
+                                   observation.camera_pose, workspace, stamp_ns=int(round(observation.time * 1e9)))
+        try:
+            decision = policy.decide(heightmap, explore=False, rng=rng)
+        except ValueError as error:
+            result.reason = f'{NO_ACTION}: {error}'
+            break
+        primitive = decision.primitive
+        picture = ''
+        if config.save_pictures is not None:
+            path = config.save_pictures / f'step_{result.actions:03d}_{primitive.type.name.lower()}.png'
+            _write_png(path, decision_picture(heightmap.color, decision, workspace.resolution))
+            picture = str(path)
+
+        observation, info = env.step(primitive)
+        result.actions += 1
+        if primitive.type == PrimitiveType.GRASP:
+            result.grasp_attempts += 1
+            result.grasp_successes += int(info.grasp_success)
+            if info.grasp_success and info.grasped_object in initial:
+                result.picked += 1
+        else:
+            result.pushes += 1
+        result.pushed_out += sum(1 for i in info.objects_left_workspace if i in initial)
+        failed = not info.scene_changed and not info.grasp_success
+        failures = failures + 1 if failed else 0
+        q_value = float(primitive.q_value)
+        result.steps.append(StepRecord(
+            step=result.actions - 1, primitive=primitive.type.name.lower(), row=int(primitive.row),
+            col=int(primitive.col), rotation_index=int(primitive.rotation_index),
+            q_value=q_value if math.isfinite(q_value) else None, executed=bool(info.executed),
+            grasp_success=bool(info.grasp_success), scene_changed=bool(info.scene_changed), failed=failed,
+            objects_remaining=int(info.objects_remaining),
+            objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error,
+            picture=picture))
+
+        if result.picked == result.num_objects:
+            result.reason = CLEARED
+        elif int(info.objects_remaining) == 0:
+            result.reason = WORKSPACE_EMPTY
+        elif failures >= config.max_consecutive_failures:
+            result.reason = f'{TOO_MANY_FAILURES}: {failures} failed actions in a row'
+        elif result.actions >= budget:
+            result.reason = f'{ACTION_BUDGET}: {budget} actions'
+        if result.reason:
+            break
+    result.completed = result.picked == result.num_objects
+    return result
+
+
+def evaluate(policy: Policy | PolicyFactory, cases: Sequence[tuple[str, Scene]], trials: int, seed: int,
+             config: EvaluationConfig | None = None, env: PushGraspEnv | None = None,
+             progress: Callable[[TrialResult], None] | None = None) -> list[TrialResult]:
+    """Run `trials` trials of every case; deterministic for `seed` on one machine.
+
+    Args:
+        policy: a policy used for every trial, or a factory called with each trial's seed (then every trial
+            gets a freshly seeded policy and its result depends only on (seed, case index, trial index)).
+        cases: (name, scene) pairs, e.g. from `expand_cases`.
+        trials: trials per case (at least 1).
+        seed: the run's seed; trial k of case c is seeded `trial_seed(seed, c, k)`.
+        config: the trial rules; with `save_pictures`, trial k of case `name` writes into
+            `<save_pictures>/<name>/trial_<k>/`.
+        env: the environment to use (default: one PushGraspEnv with the default SimConfig, created here,
+            reused for every trial and closed at the end).
+        progress: called with each TrialResult as soon as the trial ends.
+
+    Returns:
+        The results, case by case in the given order, trials in order within a case.
+    """
+    if trials < 1:
+        raise ValueError(f'trials must be at least 1, got {trials}')
+    if seed < 0:
+        raise ValueError(f'seed must be non-negative, got {seed}')
+    config = config or EvaluationConfig()
+    own_env = env is None
+    if own_env:
+        from pushgrasp_sim.env import PushGraspEnv
+        env = PushGraspEnv()
+    results = []
+    try:
+        for case_index, (name, scene) in enumerate(cases):
+            for trial_index in range(trials):
+                trial = trial_seed(seed, case_index, trial_index)
+                trial_policy = policy if hasattr(policy, 'decide') else policy(trial)
+                trial_config = config
+                if config.save_pictures is not None:
+                    pictures = config.save_pictures / _safe_name(name) / f'trial_{trial_index:02d}'
+                    trial_config = replace(config, save_pictures=pictures)
+                result = run_trial(env, trial_policy, scene, trial, trial_config, case=name)
+                results.append(result)
+                if progress is not None:
+                    progress(result)
+    finally:
+        if own_env:
+            env.close()
+    return results
+
+
+# --- metrics ---------------------------------------------------------------------------------------------
+def _mean_percent(values: list[float]) -> float | None:
+    return 100.0 * float(np.mean(values)) if values else None
+
+
+def _metrics(trials: Sequence[TrialResult]) -> dict[str, Any]:
+    scored = [t for t in trials if t.num_objects > 0]
+    completed = [t for t in scored if t.completed]
+    reasons: dict[str, int] = {}
+    for t in trials:
+        key = t.reason.split(':', 1)[0]
+        reasons[key] = reasons.get(key, 0) + 1
+    return {
+        'completion': 100.0 * len(completed) / len(scored) if scored else None,
+        'grasp_success': _mean_percent([t.grasp_successes / t.grasp_attempts for t in completed]),
+        'action_efficiency': _mean_percent([t.num_objects / t.actions for t in completed]),
+        'num_trials': len(trials),
+        'num_completed': len(completed),
+        'num_empty_scenes': len(trials) - len(scored),
+        'objects': sum(t.num_objects for t in scored),
+        'picked': sum(t.picked for t in scored),
+        'pushed_out': sum(t.pushed_out for t in scored),
+        'actions': sum(t.actions for t in scored),
+        'grasp_attempts': sum(t.grasp_attempts for t in scored),
+        'grasp_successes': sum(t.grasp_successes for t in scored),
+        'pushes': sum(t.pushes for t in scored),
+        'mean_actions_completed': float(np.mean([t.actions for t in completed])) if completed else None,
+        'end_reasons': dict(sorted(reasons.items())),
+    }
+
+
+def summarize(trials: Sequence[TrialResult]) -> dict[str, Any]:
+    """The benchmark metrics of `trials`, overall and per case, in percent, as a JSON-friendly dict.
+
+    Keys:
+        completion: % of trials in which all N objects were picked.
+        grasp_success: mean over COMPLETED trials of (successful grasps / grasp attempts), in %.
+        action_efficiency: mean over COMPLETED trials of (N / actions taken), in %.
+        num_trials, num_completed, num_empty_scenes, objects, picked, pushed_out, actions, grasp_attempts,
+        grasp_successes, pushes (counts), mean_actions_completed, end_reasons (trials per end reason).
+        cases: {case name: the same metrics and counts over that case's trials}, in first-seen order.
+        trials: every trial as `TrialResult.to_dict()`.
+
+    Undefined values are None (JSON null), never 0: grasp_success, action_efficiency and
+    mean_actions_completed when no trial completed (a mean over no trials), and completion when there are no
+    scored trials. When some trial exists but none completed, completion is 0.0. Trials whose scene had no
+    object inside the workspace after the reset (reason EMPTY_SCENE) are listed and counted in
+    num_empty_scenes but left out of every metric and of the object and action counts.
+    """
+    summary = _metrics(trials)
+    names = list(dict.fromkeys(t.case for t in trials))
+    summary['cases'] = {name: _metrics([t for t in trials if t.case == name]) for name in names}
+    summary['trials'] = [t.to_dict() for t in trials]
+    return summary
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A plain-text table of a `summarize` dict: one row per case and an overall row."""
+    def percent(value: float | None) -> str:
+        return 'n/a' if value is None else f'{value:.1f}'
+
+    rows = [(name, m) for name, m in summary['cases'].items()]
+    if len(rows) != 1:
+        rows.append(('overall', summary))
+    width = max([len('case')] + [len(name) for name, _ in rows])
+    header = f'{"case":<{width}}  trials  completed  completion %  grasp success %  action efficiency %'
+    lines = [header, '-' * len(header)]
+    for name, m in rows:
+        lines.append(f'{name:<{width}}  {m["num_trials"]:>6}  {m["num_completed"]:>9}  {percent(m["completion"]):>12}'
+                     f'  {percent(m["grasp_success"]):>15}  {percent(m["action_efficiency"]):>19}')
+    if summary['num_completed'] == 0:
+        lines.append('no trial completed: grasp success and action efficiency are undefined (n/a)')
+    return '\n'.join(lines)
