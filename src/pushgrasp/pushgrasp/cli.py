@@ -239,9 +239,9 @@ def run_train(args: argparse.Namespace) -> int:
         agent = VPGConfig(network=QNetConfig(trunk=args.trunk, width=args.width), grasp_only=args.grasp_only,
                           optimizer=args.optimizer, learning_rate=args.lr, extra_replays=args.extra_replays)
         config = TrainConfig(seed=seed, transitions=args.transitions, num_objects=args.objects, scene=args.case or '',
-                             checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, agent=agent)
-        trainer = Trainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every),
-                          evaluate=_training_evaluator(args.eval_trials) if args.eval_every else None)
+                             checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
+                             eval_trials=args.eval_trials, eval_objects=args.eval_objects, agent=agent)
+        trainer = Trainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
         return EXIT_UNAVAILABLE
@@ -257,15 +257,18 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_evaluator(trials: int) -> Callable:
-    """Greedy evaluation of the agent being trained on `trials` random 10-object scenes."""
-    def evaluate(agent, seed: int) -> dict:
-        from pushgrasp_policy.evaluation import EvaluationConfig, evaluate as run_evaluation, summarize
-        from pushgrasp_policy.vpg import VPGPolicy
-        cases = [('random_10', 10)]
-        return summarize(run_evaluation(VPGPolicy(agent), cases, trials=trials, seed=seed + 1_000_000,
-                                        config=EvaluationConfig()))
-    return evaluate
+def run_curves(args: argparse.Namespace) -> int:
+    """`pushgrasp curves RUN...`: the training curves of runs as a CSV and a PNG."""
+    from pushgrasp_policy.curves import plot_curves, training_curve, write_curve_csv
+    try:
+        curve = [row for run in args.runs for row in training_curve(run, window=args.window)]
+    except (OSError, ValueError, KeyError) as error:
+        print(f'pushgrasp curves: {error}', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    write_curve_csv(curve, args.csv)
+    plot_curves(curve, args.png, window=args.window)
+    print(f'{len(curve)} points of {len(args.runs)} runs -> {args.csv}, {args.png}')
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,10 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--checkpoint-every', type=int, default=100,
                        help='transitions between checkpoints, taken at episode ends (default 100)')
     train.add_argument('--eval-every', type=int, default=0, help='transitions between greedy evaluations (0: none)')
-    train.add_argument('--eval-trials', type=int, default=3, help='10-object trials per evaluation (default 3)')
+    train.add_argument('--eval-trials', type=int, default=3, help='trials per evaluation (default 3)')
+    train.add_argument('--eval-objects', type=int, default=10, help='objects per evaluation trial (default 10)')
     train.add_argument('--log-every', type=int, default=25,
                        help='when stderr is not a terminal, print every N-th progress line (default 25)')
     train.set_defaults(handler=run_train)
+
+    curves = command('curves', 'Draw the training curves of runs (grasp success, share of pushes).', figures=False)
+    curves.add_argument('runs', nargs='+', metavar='RUN', help='run folders written by pushgrasp train')
+    curves.add_argument('--csv', default='training_curve.csv', help='CSV of the curves (default training_curve.csv)')
+    curves.add_argument('--png', default='training_curve.png', help='picture (default training_curve.png)')
+    curves.add_argument('--window', type=int, default=200, help='transitions per running rate (default 200)')
+    curves.set_defaults(handler=run_curves)
 
     for name, what in UNAVAILABLE.items():
         command(name, what[0].upper() + what[1:].split(' (')[0] + '.').set_defaults(handler=unavailable(name, what))

@@ -36,7 +36,8 @@ from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.projection import make_heightmap
 from pushgrasp_policy.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from pushgrasp_policy.replay import SurpriseReplay, Transition
-from pushgrasp_policy.vpg import VPGAgent, VPGConfig, changed_cells, workspace_empty
+from pushgrasp_policy.evaluation import evaluate, summarize
+from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy, changed_cells, workspace_empty
 from pushgrasp_sim.env import Observation, PushGraspEnv, SimConfig
 
 TRANSITION_FIELDS = ('transition', 'episode', 'primitive', 'rotation', 'row', 'col', 'explored', 'q_value',
@@ -109,12 +110,10 @@ class Trainer:
     """Runs `TrainConfig` in `run_dir`; `run()` trains until the transition budget is spent."""
 
     def __init__(self, config: TrainConfig, run_dir: str | os.PathLike, resume: bool = False,
-                 progress: Callable[[str], None] | None = None,
-                 evaluate: Callable[[VPGAgent, int], dict] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
         self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-        self.evaluate = evaluate
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / 'replay').mkdir(exist_ok=True)
         torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -177,7 +176,7 @@ class Trainer:
                 self.elapsed = time.monotonic() - started
                 self._record(decision, primitive, epsilon, cells, info, reward, label, loss)
 
-                if cfg.eval_every and self.evaluate and self.transition % cfg.eval_every == 0:
+                if cfg.eval_every and self.transition % cfg.eval_every == 0:
                     self._evaluate()
                 if episode_over:
                     self.episode += 1
@@ -241,7 +240,11 @@ class Trainer:
                       f'eps {epsilon:.3f} {step / max(self.elapsed, 1e-9):.2f} tr/s')
 
     def _evaluate(self) -> None:
-        figures = self.evaluate(self.agent, self.config.seed)
+        cfg = self.config
+        # The same scenes at every evaluation (their seeds are hashed, unlike the training scenes').
+        trials = evaluate(VPGPolicy(self.agent), [(f'random_{cfg.eval_objects}', cfg.eval_objects)],
+                          trials=cfg.eval_trials, seed=cfg.seed)
+        figures = summarize(trials)
         keys = ('completion', 'grasp_success', 'action_efficiency')
         row = {'transition': self.transition, **{k: figures.get(k) for k in keys}}
         path = self.run_dir / 'evaluations.csv'

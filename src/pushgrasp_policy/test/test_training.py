@@ -60,6 +60,27 @@ def test_a_short_run_on_one_isolated_block_learns_to_grasp_well_above_chance(tmp
     assert learned >= 0.8 and 1.0 - learned <= 0.5 * (1.0 - chance)
 
 
+def test_training_curve_is_the_running_grasp_success(tmp_path):
+    from pushgrasp_policy.curves import plot_curves, training_curve, write_curve_csv
+    run = tmp_path / 'run'
+    run.mkdir()
+    kinds = ['grasp', 'push'] * 50  # grasps at even transitions; the first 20 grasps fail, the rest succeed
+    with open(run / 'transitions.csv', 'w', newline='') as log:
+        writer = csv.DictWriter(log, fieldnames=['transition', 'primitive', 'grasp_success'])
+        writer.writeheader()
+        for i, kind in enumerate(kinds):
+            writer.writerow({'transition': i + 1, 'primitive': kind,
+                             'grasp_success': int(kind == 'grasp' and i >= 40)})
+    curve = training_curve(run, window=20, every=20)
+    assert [row['transition'] for row in curve] == [20, 40, 60, 80, 100]
+    assert [row['grasp_success_rate'] for row in curve] == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert all(row['push_fraction'] == 0.5 and row['grasp_attempts'] == 10 for row in curve)
+    write_curve_csv(curve, tmp_path / 'curve.csv')
+    plot_curves(curve, tmp_path / 'curve.png')
+    assert (tmp_path / 'curve.png').read_bytes()[:4] == b'\x89PNG'
+    assert len((tmp_path / 'curve.csv').read_text().splitlines()) == 6
+
+
 def read_rows(run_dir) -> list[dict]:
     """The compared columns of a run's transitions.csv."""
     with open(run_dir / 'transitions.csv', newline='') as log:
