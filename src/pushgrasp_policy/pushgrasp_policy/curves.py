@@ -17,8 +17,11 @@ CURVE_FIELDS = ('run', 'transition', 'grasp_success_rate', 'grasp_attempts', 'pu
 
 
 def training_curve(run_dir: str | os.PathLike, window: int = 200, every: int = 25) -> list[dict]:
-    """Every `every` transitions: grasp success over the last `window` transitions' grasps, the share of
-    pushes and picks per action over those transitions."""
+    """Rates of a run every `every` transitions, over the last `window` transitions.
+
+    Each row: the grasp success of the grasps among those transitions, the share of pushes, and picks
+    per action.
+    """
     path = Path(run_dir) / 'transitions.csv'
     with open(path, newline='') as log:
         rows = list(csv.DictReader(log))
