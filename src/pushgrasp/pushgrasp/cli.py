@@ -356,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--policy', default='shipped', metavar='SPEC',
                             help='a checkpoint path, shipped, grasp-only, heuristic or random (default shipped)')
     cases = evaluation.add_mutually_exclusive_group()
-    cases.add_argument('--cases', metavar='DIR|FILE', help='a test-case file, or a directory of them (*.txt)')
+    cases.add_argument('--cases', metavar='DIR|FILE', help='a test-case file, or a directory of them (*.txt); '
+                       "'challenging' names the shipped challenging arrangements")
     cases.add_argument('--random', type=int, metavar='N',
                        help=f'scenes of N random objects (the default, N = {EVAL_DEFAULT_OBJECTS})')
     evaluation.add_argument('--trials', type=int, default=10, help='trials per case (default 10)')

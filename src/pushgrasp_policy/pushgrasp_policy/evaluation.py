@@ -45,7 +45,7 @@ from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.projection import make_heightmap
 from pushgrasp_policy.decision import Decision
 from pushgrasp_policy.policy import Policy
-from pushgrasp_policy.visualization import draw_primitive, masked_qmap_overlay
+from pushgrasp_policy.visualization import chosen_primitive_overlay
 
 if TYPE_CHECKING:
     from pushgrasp_sim.env import PushGraspEnv
@@ -193,6 +193,7 @@ def expand_cases(cases: str | Path | None = None, random: int | None = None) -> 
     """The (name, scene) list of an evaluation from `--cases DIR|FILE` and/or `--random N`.
 
     A directory gives all its `*.txt` test-case files sorted by name, a file itself (named by their stems);
+    a relative path that does not exist is looked up among the shipped test cases (e.g. 'challenging');
     `random` gives one case 'random<N>' of N random objects. Every test case is parsed here, so a
     malformed file is reported before anything runs.
 
@@ -202,8 +203,10 @@ def expand_cases(cases: str | Path | None = None, random: int | None = None) -> 
     """
     result: list[tuple[str, Scene]] = []
     if cases is not None:
-        from pushgrasp_sim.testcases import load_testcase
+        from pushgrasp_sim.testcases import TESTCASE_DIR, load_testcase
         path = Path(cases)
+        if not path.exists() and not path.is_absolute() and (TESTCASE_DIR / path).exists():
+            path = TESTCASE_DIR / path
         if path.is_dir():
             files = sorted(path.glob('*.txt'))
             if not files:
@@ -233,13 +236,7 @@ def decision_picture(heightmap_color: np.ndarray, decision: Decision, resolution
 
     Falls back to the plain colour heightmap when that Q-map does not fit the heightmap or has no finite value.
     """
-    primitive = decision.primitive
-    q_maps = decision.grasp_q if primitive.type == PrimitiveType.GRASP else decision.push_q
-    q_maps = np.asarray(q_maps)
-    base = np.ascontiguousarray(heightmap_color, dtype=np.uint8)
-    if q_maps.ndim == 3 and q_maps.shape[1:] == base.shape[:2] and 0 <= primitive.rotation_index < q_maps.shape[0]:
-        base = masked_qmap_overlay(base, q_maps[primitive.rotation_index])
-    picture = draw_primitive(base, primitive, resolution)
+    picture = chosen_primitive_overlay(heightmap_color, decision, resolution)
     return cv2.resize(picture, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
 
 

@@ -3,6 +3,7 @@
 """The benchmark evaluator: metrics exactly as the reference defines them, and real trials in the simulator."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,8 @@ from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_policy.decision import Decision
 from pushgrasp_policy.evaluation import (
     CLEARED, EMPTY_SCENE, TOO_MANY_FAILURES, EvaluationConfig, TrialResult, decision_picture, evaluate,
-    expand_cases, format_summary, masked_qmap_overlay, run_trial, summarize, trial_seed)
+    expand_cases, format_summary, run_trial, summarize, trial_seed)
+from pushgrasp_policy.visualization import masked_qmap_overlay
 from pushgrasp_policy.heuristic import HeuristicPolicy
 from pushgrasp_policy.random_policy import RandomPolicy
 from pushgrasp_sim.env import PushGraspEnv
@@ -215,3 +217,9 @@ def test_evaluation_is_deterministic_for_a_seed(env):
     assert [t.seed for t in first] == [trial_seed(5, 0, 0), trial_seed(5, 0, 1)]
     other = evaluate(factory, cases, trials=1, seed=6, config=config, env=env)
     assert other[0].seed != first[0].seed
+
+
+def test_challenging_names_the_shipped_challenging_arrangements():
+    cases = expand_cases('challenging')
+    assert len(cases) >= 10
+    assert all(name.startswith('challenging_') and Path(scene).is_file() for name, scene in cases)
