@@ -1,17 +1,24 @@
 # Copyright 2026 The pushgrasp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The interface every push-grasp policy offers, and a base class for policies that produce Q-maps."""
+"""The interface every push-grasp policy offers, and a base class for policies that produce Q-maps.
+
+A greedy policy on a scene that its last action did not change would choose that action again, and
+fail again, forever. `RepeatGuard` remembers the actions taken since the scene last changed and masks
+them (that primitive, at that jaw axis or push direction, within a small radius) in the next choice.
+It learns nothing: it only reads successive heightmaps.
+"""
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH
+from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH, Primitive, PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_policy.change import CHANGE_CELLS, changed_cells
 from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, select_from_q_maps
 
 
@@ -27,6 +34,10 @@ class PolicyConfig:
     """Probability of a random primitive type when a decision explores."""
     min_grasp_height: float = MIN_GRASP_HEIGHT
     """Pixels lower than this (metres above the table) are never grasped."""
+    avoid_repeats: bool = True
+    """Do not repeat an action on a scene it did not change (see RepeatGuard)."""
+    repeat_radius_px: int = 8
+    """Heightmap cells around a tried action that count as the same action."""
 
     def __post_init__(self) -> None:
         if self.num_rotations < 1:
@@ -35,6 +46,44 @@ class PolicyConfig:
             raise ValueError(f'push_length must be positive, got {self.push_length}')
         if not 0.0 <= self.epsilon <= 1.0:
             raise ValueError(f'epsilon must be in [0, 1], got {self.epsilon}')
+
+
+@dataclass
+class RepeatGuard:
+    """The actions taken since the scene last changed, masked out of the next choice."""
+
+    radius_px: int = 8
+    change_cells: int = CHANGE_CELLS
+    tried: list[Primitive] = field(default_factory=list)
+    last_height: np.ndarray | None = None
+
+    def mask(self, height: np.ndarray, push_q: np.ndarray, grasp_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the Q-maps with the tried actions at -inf; forgets them first when the scene changed."""
+        if (self.last_height is None or self.last_height.shape != height.shape
+                or changed_cells(self.last_height, height) > self.change_cells):
+            self.tried = []
+        if not self.tried:
+            return push_q, grasp_q
+        push_q, grasp_q = np.array(push_q, copy=True), np.array(grasp_q, copy=True)
+        rows, cols = np.ogrid[:height.shape[0], :height.shape[1]]
+        for tried in self.tried:
+            near = (rows - tried.row) ** 2 + (cols - tried.col) ** 2 <= self.radius_px ** 2
+            n = tried.num_rotations
+            if tried.type == PrimitiveType.GRASP:  # the same jaw axis at both symmetric rotations
+                for rotation in {tried.rotation_index, (tried.rotation_index + n // 2) % n}:
+                    grasp_q[rotation][near] = -np.inf
+            else:
+                push_q[tried.rotation_index][near] = -np.inf
+        return push_q, grasp_q
+
+    def remember(self, height: np.ndarray, primitive: Primitive) -> None:
+        """Record that `primitive` is being taken on the scene of `height`."""
+        self.last_height = np.array(height, copy=True)
+        self.tried.append(primitive)
+
+    def reset(self) -> None:
+        """Forget everything (a new episode)."""
+        self.tried, self.last_height = [], None
 
 
 @runtime_checkable
@@ -64,6 +113,7 @@ class QMapPolicy(abc.ABC):
 
     def __init__(self, config: PolicyConfig | None = None) -> None:
         self.config = config if config is not None else PolicyConfig()
+        self.repeat_guard = RepeatGuard(radius_px=self.config.repeat_radius_px)
 
     @abc.abstractmethod
     def q_maps(self, heightmap: Heightmap) -> tuple[np.ndarray, np.ndarray]:
@@ -71,10 +121,25 @@ class QMapPolicy(abc.ABC):
 
     def select(self, heightmap: Heightmap, push_q: np.ndarray, grasp_q: np.ndarray, explore: bool,
                rng: np.random.Generator | None) -> Decision:
-        """The argmax decision (epsilon-greedy when `explore`) using this policy's settings."""
-        return select_from_q_maps(push_q, grasp_q, heightmap, explore, rng, self.config.epsilon,
-                                  push_length=self.config.push_length,
-                                  min_grasp_height=self.config.min_grasp_height)
+        """The argmax decision (epsilon-greedy when `explore`), never an action just tried on this same scene.
+
+        The returned Decision holds the Q-maps as given (unmasked); when masking the tried actions leaves
+        nothing to choose, the unmasked maps are used.
+        """
+        choose_from = (push_q, grasp_q)
+        if self.config.avoid_repeats:
+            choose_from = self.repeat_guard.mask(heightmap.height, push_q, grasp_q)
+        settings = {'push_length': self.config.push_length, 'min_grasp_height': self.config.min_grasp_height}
+        try:
+            decision = select_from_q_maps(*choose_from, heightmap, explore, rng, self.config.epsilon, **settings)
+        except ValueError:
+            if choose_from[0] is push_q:
+                raise
+            decision = select_from_q_maps(push_q, grasp_q, heightmap, explore, rng, self.config.epsilon, **settings)
+        decision.push_q, decision.grasp_q = push_q, grasp_q
+        if self.config.avoid_repeats:
+            self.repeat_guard.remember(heightmap.height, decision.primitive)
+        return decision
 
     def decide(self, heightmap: Heightmap, explore: bool = False, rng: np.random.Generator | None = None) -> Decision:
         """Q-maps and the chosen primitive for `heightmap`."""

@@ -34,10 +34,11 @@ import torch
 from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.projection import make_heightmap
+from pushgrasp_policy.change import changed_cells, workspace_empty
 from pushgrasp_policy.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
-from pushgrasp_policy.replay import SurpriseReplay, Transition
 from pushgrasp_policy.evaluation import evaluate, summarize
-from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy, changed_cells, workspace_empty
+from pushgrasp_policy.replay import SurpriseReplay, Transition
+from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy
 from pushgrasp_sim.env import Observation, PushGraspEnv, SimConfig
 
 TRANSITION_FIELDS = ('transition', 'episode', 'primitive', 'rotation', 'row', 'col', 'explored', 'q_value',

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_policy.change import CHANGE_CELLS, CHANGE_MAX, CHANGE_MIN
 from pushgrasp_policy.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
 from pushgrasp_policy.decision import Decision, grasp_mask, select_from_q_maps
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
@@ -51,12 +52,10 @@ class VPGConfig:
     epsilon_start: float = 0.5
     epsilon_decay: float = 0.9998
     epsilon_min: float = 0.1
-    change_min: float = 0.01
-    """Metres: a heightmap cell changed when its height moved by at least this ..."""
-    change_max: float = 0.3
-    """... and at most this (larger differences are noise)."""
-    change_cells: int = 300
-    """The scene changed when more cells than this changed."""
+    change_min: float = CHANGE_MIN
+    """Metres: see pushgrasp_policy.change."""
+    change_max: float = CHANGE_MAX
+    change_cells: int = CHANGE_CELLS
     replay_power: float = 2.0
     extra_replays: int = 0
     """Surprise-ranked replays per step beyond the reference's one opposite-reward replay."""
@@ -74,19 +73,6 @@ class VPGConfig:
         if unknown:
             raise ValueError(f'unknown agent settings {sorted(unknown)}')
         return cls(network=network, **values)
-
-
-def changed_cells(before: np.ndarray, after: np.ndarray, min_change: float = 0.01, max_change: float = 0.3) -> int:
-    """Number of heightmap cells whose height changed by between `min_change` and `max_change` metres."""
-    if before.shape != after.shape:
-        raise ValueError(f'heightmaps of different shapes {before.shape} and {after.shape}')
-    diff = np.nan_to_num(np.abs(after.astype(np.float32) - before.astype(np.float32)), nan=0.0)
-    return int(np.count_nonzero((diff >= min_change) & (diff <= max_change)))
-
-
-def workspace_empty(height: np.ndarray, min_height: float = 0.02, min_cells: int = 300) -> bool:
-    """True when fewer than `min_cells` cells are higher than `min_height` (the reference's reset test)."""
-    return int(np.count_nonzero(np.nan_to_num(height) > min_height)) < min_cells
 
 
 class VPGAgent:

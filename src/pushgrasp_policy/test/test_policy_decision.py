@@ -11,6 +11,7 @@ from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import Workspace
 from pushgrasp_policy.decision import grasp_mask, select_from_q_maps
+from pushgrasp_policy.policy import PolicyConfig, QMapPolicy
 
 WORKSPACE = Workspace(x_min=0.4, x_max=0.528, y_min=-0.064, y_max=0.064, z_min=0.0, z_max=0.3, resolution=0.002)
 R = 8
@@ -126,3 +127,48 @@ def test_bad_inputs_are_refused():
         select_from_q_maps(push_q, grasp_q[:4], heightmap)
     with pytest.raises(ValueError, match='non-finite'):
         select_from_q_maps(np.full_like(push_q, np.nan), np.full_like(grasp_q, np.nan), heightmap)
+
+
+class FixedQPolicy(QMapPolicy):
+    """A policy whose Q-maps are fixed arrays (what is under test is the base class's choice)."""
+
+    def __init__(self, push_q, grasp_q, **settings):
+        super().__init__(PolicyConfig(num_rotations=R, **settings))
+        self.maps = (push_q, grasp_q)
+
+    def q_maps(self, heightmap):
+        return self.maps
+
+
+def test_a_policy_does_not_repeat_an_action_on_a_scene_it_did_not_change():
+    push_q, grasp_q = low_q_maps()
+    grasp_q[2, 25, 35] = 5.0  # the best action: a grasp on the block at rotation 2
+    grasp_q[6, 25, 35] = 4.0  # the same jaw axis (rotation 2 + R/2): the same grasp
+    grasp_q[2, 26, 36] = 4.5  # one cell away: the same grasp too
+    grasp_q[1, 24, 33] = 3.0  # a different grasp
+    policy = FixedQPolicy(push_q, grasp_q)
+    scene = box_heightmap()
+    first = policy.decide(scene).primitive
+    assert (first.type, first.rotation_index, first.row, first.col) == (PrimitiveType.GRASP, 2, 25, 35)
+    second = policy.decide(box_heightmap()).primitive  # nothing changed: the grasp failed
+    assert (second.type, second.rotation_index, second.row, second.col) == (PrimitiveType.GRASP, 1, 24, 33)
+    assert policy.decide(box_heightmap()).primitive.type == PrimitiveType.PUSH  # every grasp above 0.5 was tried
+
+    changed = box_heightmap()
+    changed.height[40:60, 40:60] = 0.05  # 400 cells changed (more than 300): everything may be tried again
+    assert policy.decide(changed).primitive.rotation_index == 2
+
+    unguarded = FixedQPolicy(push_q, grasp_q, avoid_repeats=False)
+    assert unguarded.decide(scene).primitive.row == unguarded.decide(scene).primitive.row == 25
+
+
+def test_the_guard_falls_back_to_the_unmasked_maps_when_nothing_else_is_left():
+    push_q, grasp_q = low_q_maps()
+    push_q[:] = -np.inf  # a grasping-only policy
+    policy = FixedQPolicy(push_q, grasp_q, repeat_radius_px=100)
+    scene = box_heightmap()
+    first = policy.decide(scene).primitive
+    for _ in range(R // 2 - 1):  # each failed grasp masks its jaw axis (two rotations) everywhere
+        policy.decide(scene)
+    again = policy.decide(scene).primitive  # every grasp is masked: take the best anyway
+    assert (again.rotation_index, again.row, again.col) == (first.rotation_index, first.row, first.col)

@@ -16,7 +16,8 @@ from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_policy.checkpoint import CheckpointError, save_checkpoint
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig, rotate
 from pushgrasp_policy.replay import SurpriseReplay, Transition
-from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy, agent_from_checkpoint, changed_cells
+from pushgrasp_policy.change import changed_cells
+from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy, agent_from_checkpoint
 
 SIZE = 224
 
