@@ -3,12 +3,17 @@
 """The control node: executes push and grasp primitives on a robot backend through `execute_primitive`.
 
 Action: execute_primitive (pushgrasp_interfaces/ExecutePrimitive), one goal at a time.
+Backends: 'mock' (in-process mock hardware), 'sim' (the sim bridge node over ROS), 'ur_rtde' (a UR at
+`robot_ip`), 'moveit' (moveit_py for `robot_model` with the gripper chosen by `gripper`; see
+pushgrasp_control.ros.moveit_backend). A backend that cannot be created leaves the node up, aborting every goal
+with the reason.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from pushgrasp_interfaces.action import ExecutePrimitive
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -17,16 +22,20 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
 from pushgrasp_control.backends import BACKENDS, BackendUnavailable, make_robot
+from pushgrasp_control.backends.moveit import MODELS
+from pushgrasp_control.backends.robotiq import DEFAULT_PORT
 from pushgrasp_control.motion import (
     ExecutionResult, MotionLimits, Phase, PrimitiveRefused, Robot, RobotError, execute_plan, plan_primitive,
     validate_plan)
 from pushgrasp_control.ros.conversions import msg_to_primitive
+from pushgrasp_control.ros.moveit_backend import DEFAULT_GRIPPER_ACTIONS, GRIPPERS, MoveItSettings, make_moveit_robot
 from pushgrasp_control.ros.sim_backend import SimBridgeRobot
 from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 from pushgrasp_perception.ros.node_main import spin_node
 
 _DEFAULT_LIMITS = MotionLimits()
+_MOVEIT = MoveItSettings()
 CANCEL_STATE_TIMEOUT = 1.0
 """Seconds to wait for the action server to mark a goal as canceling after its cancel was accepted."""
 
@@ -43,7 +52,42 @@ class ControlNode(Node):
 
     PARAMETERS: tuple[ParamSpec, ...] = (
         ParamSpec('backend', 'mock', f'Robot backend: {", ".join(BACKENDS)}.', read_only=True),
-        ParamSpec('robot_ip', '192.168.1.10', 'IP address of the robot controller (ur_rtde backend).',
+        ParamSpec('robot_ip', '192.168.1.10',
+                  "IP address of the UR controller (ur_rtde backend; moveit backend with gripper 'robotiq_socket').",
+                  read_only=True),
+        ParamSpec('robot_model', _MOVEIT.robot_model,
+                  f'Robot for the moveit backend: {", ".join(MODELS)} (ur5: group ur_manipulator, tip tool0, '
+                  'frame base; hsr: group arm, tip hand_palm_link, frame base_footprint).', read_only=True),
+        ParamSpec('moveit_tcp_offset', _MOVEIT.tcp_offset,
+                  "moveit backend: distance (metres) along the tip link's z axis from the tip link to the point "
+                  'between the fingertips; must be set (the default, NaN, refuses to start the backend).',
+                  read_only=True),
+        ParamSpec('moveit_node_name', _MOVEIT.node_name,
+                  "moveit backend: name of moveit_py's own node; give it the MoveIt configuration "
+                  '(MoveItConfigsBuilder(...).to_dict()) as parameters.', read_only=True),
+        ParamSpec('gripper', _MOVEIT.gripper,
+                  f'moveit backend gripper: {", ".join(GRIPPERS)}. robotiq_socket: a Robotiq 2F-85 through the '
+                  'URCap socket at robot_ip; gripper_action: a control_msgs/action/GripperCommand action '
+                  '(gripper_action); none: no gripper; auto: robotiq_socket for ur5, gripper_action for hsr.',
+                  read_only=True),
+        ParamSpec('gripper_action', _MOVEIT.gripper_action,
+                  "GripperCommand action of gripper gripper_action; empty: the robot model's default ("
+                  + ', '.join(f'{model}: {name}' for model, name in DEFAULT_GRIPPER_ACTIONS.items()) + ').',
+                  read_only=True),
+        ParamSpec('robotiq_port', DEFAULT_PORT, 'TCP port of the Robotiq URCap socket (gripper robotiq_socket).',
+                  read_only=True),
+        ParamSpec('gripper_open_position', _MOVEIT.gripper_open_position,
+                  'GripperCommand position that opens the gripper (gripper_action), in the controller\'s units.',
+                  read_only=True),
+        ParamSpec('gripper_closed_position', _MOVEIT.gripper_closed_position,
+                  'GripperCommand position that closes the gripper fully (gripper_action).', read_only=True),
+        ParamSpec('gripper_open_width', _MOVEIT.gripper_open_width,
+                  'Jaw opening in metres at gripper_open_position; the width is taken as linear in the reported '
+                  'position, 0 at gripper_closed_position (gripper_action).', read_only=True),
+        ParamSpec('gripper_max_effort', _MOVEIT.gripper_max_effort,
+                  'GripperCommand max_effort of open and close (gripper_action), e.g. newtons.', read_only=True),
+        ParamSpec('gripper_timeout', _MOVEIT.gripper_timeout,
+                  'Seconds to wait for the gripper action server and for one finger motion (gripper_action).',
                   read_only=True),
         ParamSpec('workspace_bounds', DEFAULT_WORKSPACE.bounds(),
                   'Workspace box [x_min, x_max, y_min, y_max, z_min, z_max] in the base frame, metres; '
@@ -66,7 +110,9 @@ class ControlNode(Node):
                   'Mock backend speed-up: a motion of duration T takes T / mock_time_scale seconds '
                   '(1 real time, 4 four times faster, 0.5 half speed, .inf instant).',
                   read_only=True),
-        ParamSpec('base_frame', 'base_link', 'Robot base frame; primitives must be given in it.', read_only=True),
+        ParamSpec('base_frame', 'base_link',
+                  "Robot base frame; primitives must be given in it (moveit backend: the model's planning frame, "
+                  'base for ur5, base_footprint for hsr).', read_only=True),
     )
 
     def __init__(self, node_name: str = 'control', **kwargs) -> None:
@@ -89,6 +135,9 @@ class ControlNode(Node):
             if backend == 'sim':
                 # The simulated robot is reached over ROS (the sim bridge node), so it needs this node.
                 self.robot = SimBridgeRobot(self)
+            elif backend == 'moveit':
+                # Its goal messages and a gripper action client are ROS-side: built here, with this node.
+                self.robot = make_moveit_robot(self, self._moveit_settings(params))
             else:
                 backend_params = {'time_scale': params['mock_time_scale']} if backend == 'mock' \
                     else {'robot_ip': params['robot_ip']}
@@ -107,6 +156,18 @@ class ControlNode(Node):
             callback_group=ReentrantCallbackGroup())
         if self.robot is not None:
             self.get_logger().info(f'backend {params["backend"]!r} ready')
+
+    @staticmethod
+    def _moveit_settings(params: dict[str, Any]) -> MoveItSettings:
+        return MoveItSettings(
+            robot_model=params['robot_model'], base_frame=params['base_frame'],
+            tcp_offset=params['moveit_tcp_offset'], node_name=params['moveit_node_name'], gripper=params['gripper'],
+            robot_ip=params['robot_ip'],
+            robotiq_port=params['robotiq_port'], gripper_action=params['gripper_action'],
+            gripper_open_position=params['gripper_open_position'],
+            gripper_closed_position=params['gripper_closed_position'],
+            gripper_open_width=params['gripper_open_width'], gripper_max_effort=params['gripper_max_effort'],
+            gripper_timeout=params['gripper_timeout'])
 
     def destroy_node(self) -> None:
         """Stop the robot, destroy the action server, then the node."""

@@ -1,13 +1,18 @@
 # Copyright 2026 The pushgrasp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Conversion between Primitive and pushgrasp_interfaces/Primitive (the only copy in pushgrasp)."""
+"""Message conversions of pushgrasp_control.
+
+Primitive <-> pushgrasp_interfaces/Primitive (the only copy in pushgrasp), and the geometry_msgs/PoseStamped
+factory that the MoveIt backend (a plain module that may not import ROS) is given to build its goals.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
-from geometry_msgs.msg import Point, Vector3
+from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion, Vector3
 from pushgrasp_interfaces.msg import Primitive as PrimitiveMsg
 from std_msgs.msg import Header
 
@@ -43,3 +48,22 @@ def msg_to_primitive(msg: PrimitiveMsg) -> Primitive:
                      num_rotations=msg.num_rotations, position=position, yaw=msg.yaw,
                      push_direction=direction, push_length=msg.push_length, q_value=msg.q_value,
                      stamp_ns=stamp_to_ns(msg.header.stamp))
+
+
+def pose_stamped(frame_id: str, xyz: Sequence[float], quat_xyzw: Sequence[float]) -> PoseStamped:
+    """Build a geometry_msgs/PoseStamped in `frame_id` at position `xyz` (metres) with quaternion `quat_xyzw`.
+
+    The stamp is left at zero, which tf2 and MoveIt read as "the latest transform". ValueError unless `xyz`
+    has 3 and `quat_xyzw` 4 finite values and the quaternion has unit length (within 1e-6).
+    """
+    position = [float(v) for v in xyz]
+    quaternion = [float(v) for v in quat_xyzw]
+    if len(position) != 3 or len(quaternion) != 4 or not all(math.isfinite(v) for v in position + quaternion):
+        raise ValueError(f'a pose needs 3 finite coordinates and a finite quaternion (x, y, z, w), got '
+                         f'{position}, {quaternion}')
+    if abs(math.sqrt(sum(v * v for v in quaternion)) - 1.0) > 1e-6:
+        raise ValueError(f'quaternion {quaternion} is not of unit length')
+    x, y, z = position
+    qx, qy, qz, qw = quaternion
+    return PoseStamped(header=Header(frame_id=frame_id),
+                       pose=Pose(position=Point(x=x, y=y, z=z), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw)))
