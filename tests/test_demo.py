@@ -1,6 +1,9 @@
 # Copyright 2026 The pushgrasp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""`pushgrasp demo` clears a simulated table through the real nodes, writes its report, repeats for a seed."""
+"""`pushgrasp demo` clears a simulated table through the real nodes, writes its report, repeats for a seed.
+
+The sim graph's task node runs the episode; the demo reads its Transitions and metrics from the topics.
+"""
 
 import json
 import shutil
@@ -29,13 +32,17 @@ def test_demo_clears_isolated_blocks_writes_its_report_and_repeats_for_a_seed(tm
     assert {'objects_picked', 'objects_total', 'actions'} <= set(first)
     assert first['objects_total'] == 3
     assert first['objects_picked'] == 3 and first['completed'], first['steps']
-    assert first['actions'] <= 5
+    assert first['actions'] <= 5 and first['reason'] == 'cleared'
+    assert first['objects_source'] == 'simulator', 'the task node counts the objects with the simulator'
     report = tmp_path / 'a'
     assert len(list(report.glob('step_*_qmap.png'))) == first['actions']
     assert (report / 'episode.gif').stat().st_size > 10_000
     assert json.loads((report / 'figures.json').read_text())['actions'] == first['actions']
     for step in first['steps']:
         assert {'approach', 'contact', 'retreat'} <= set(step['execute_feedback']) or step['error']
+        assert step['picture'] and (report / step['picture']).name == f'step_{step["step"]:02d}_qmap.png'
+    assert first['steps'][-1]['objects_remaining'] == 0
     second = run_demo(tmp_path / 'b', seed=4, case=case)
-    key = [(s['type'], s['row'], s['col'], s['rotation_index'], s['success']) for s in first['steps']]
-    assert key == [(s['type'], s['row'], s['col'], s['rotation_index'], s['success']) for s in second['steps']]
+    key = [(s['primitive'], s['row'], s['col'], s['rotation_index'], s['grasp_success']) for s in first['steps']]
+    assert key == [(s['primitive'], s['row'], s['col'], s['rotation_index'], s['grasp_success'])
+                   for s in second['steps']]

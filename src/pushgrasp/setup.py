@@ -42,6 +42,7 @@ setup(
     entry_points={
         'console_scripts': [
             'pushgrasp = pushgrasp.cli:main',
+            'task_node = pushgrasp.ros.task_node:main',
         ],
     },
 )

@@ -96,6 +96,17 @@ SEED = Argument('seed', 0, 'Seed of everything random in the graph (exploration,
 POLICY = Argument('policy', 'heuristic', 'Policy the policy node serves: heuristic or random.')
 CHECKPOINT = Argument('checkpoint', '', 'Checkpoint of a learned policy (empty: none).')
 USE_RVIZ = Argument('use_rviz', False, 'Start rviz2 with the pushgrasp config (needs a system ROS 2).')
+EPISODES = Argument('episodes', 1, 'Episodes the task node runs per start; 0: forever (a simulated scene is reset '
+                                   'between episodes).')
+MAX_ACTIONS = Argument('max_actions', 30, 'Action budget of an episode.')
+MAX_FAILURES = Argument('max_consecutive_failures', 10, 'An episode ends after this many failed actions in a row.')
+
+
+def task_arguments(autostart: bool) -> tuple[Argument, ...]:
+    """Launch arguments of the task node; `autostart` is the default of its autostart argument."""
+    start = 'now' if autostart else 'only when task/run_episode is called'
+    return (Argument('autostart', autostart, f'Start the task node\'s episodes at once (default: {start}).'),
+            EPISODES, MAX_ACTIONS, MAX_FAILURES)
 
 
 def perception_node(values: dict[str, Any], camera_topics: dict[str, str]) -> NodeSpec:
@@ -119,6 +130,16 @@ def control_node(backend: str, extra: dict[str, Any] | None = None) -> NodeSpec:
     """The control node serving ExecutePrimitive on the given robot backend."""
     return NodeSpec('pushgrasp_control', 'control_node', 'control', 'pushgrasp_control.ros.control_node:ControlNode',
                     parameter_files=('control.yaml',), parameters={'backend': backend, **(extra or {})})
+
+
+def task_node(values: dict[str, Any], extra: dict[str, Any] | None = None) -> NodeSpec:
+    """Describe the task node, which runs episodes against the policy and control nodes."""
+    return NodeSpec('pushgrasp', 'task_node', 'task', 'pushgrasp.ros.task_node:TaskNode',
+                    parameter_files=('task.yaml',),
+                    parameters={'autostart': values['autostart'], 'episodes': values['episodes'],
+                                'max_actions': values['max_actions'],
+                                'max_consecutive_failures': values['max_consecutive_failures'],
+                                'seed': values['seed'], **(extra or {})})
 
 
 def rviz_node() -> NodeSpec:
@@ -163,21 +184,25 @@ def build_sim(values: dict[str, Any]) -> Graph:
     # The simulated camera's pose, written like a calibration result of the real camera.
     perception = perception_node({**values, 'calibration_file': '$(share pushgrasp)/config/sim_camera.yaml'},
                                  SIM_CAMERA_TOPICS)
-    nodes = [bridge, perception, policy_node(values), control_node('sim')]
+    # Between episodes the task node resets the scene the same way: the same number of objects or test case.
+    task = task_node(values, {'scene_num_objects': values['num_objects'],
+                              'scene_test_case_file': values['test_case_file']})
+    nodes = [bridge, perception, policy_node(values), control_node('sim'), task]
     return Graph('sim', SIM.description, with_rviz(nodes, values))
 
 
 def build_real(values: dict[str, Any]) -> Graph:
     """A UR5 (ur_rtde or MoveIt) with a RealSense camera."""
     nodes = [perception_node(values, REALSENSE_TOPICS), policy_node(values),
-             control_node(values['backend'], {'robot_ip': values['robot_ip']})]
+             control_node(values['backend'], {'robot_ip': values['robot_ip']}), task_node(values)]
     camera = tuple(values.get(key, default) for key, default in REALSENSE_TOPICS.items())
     return Graph('real', REAL.description, with_rviz(nodes, values), external_topics=camera)
 
 
 def build_hsr(values: dict[str, Any]) -> Graph:
     """A Toyota HSR through MoveIt with its head RGB-D camera."""
-    nodes = [perception_node(values, HSR_HEAD_CAMERA_TOPICS), policy_node(values), control_node('moveit')]
+    nodes = [perception_node(values, HSR_HEAD_CAMERA_TOPICS), policy_node(values), control_node('moveit'),
+             task_node(values)]
     camera = tuple(values.get(key, default) for key, default in HSR_HEAD_CAMERA_TOPICS.items())
     return Graph('hsr', HSR.description, with_rviz(nodes, values), external_topics=camera)
 
@@ -202,20 +227,21 @@ REAL = GraphDefinition(
     (SEED, POLICY, CHECKPOINT, USE_RVIZ,
      Argument('backend', 'ur_rtde', 'Robot backend: ur_rtde or moveit.'),
      Argument('robot_ip', '192.168.1.10', 'IP address of the UR controller.'),
-     *camera_arguments(REALSENSE_TOPICS)),
+     *camera_arguments(REALSENSE_TOPICS), *task_arguments(autostart=False)),
     build_real)
 HSR = GraphDefinition(
     'hsr', 'A Toyota HSR through MoveIt with its head RGB-D camera.',
-    (SEED, POLICY, CHECKPOINT, USE_RVIZ, *camera_arguments(HSR_HEAD_CAMERA_TOPICS)),
+    (SEED, POLICY, CHECKPOINT, USE_RVIZ, *camera_arguments(HSR_HEAD_CAMERA_TOPICS), *task_arguments(autostart=False)),
     build_hsr)
 
 SIM = GraphDefinition(
     'sim', 'The embedded MuJoCo work cell (a UR5, a gripper, an RGB-D camera, toy blocks) with the same '
-           'perception, policy and control nodes as the real robot.',
+           'perception, policy, control and task nodes as the real robot.',
     (SEED, POLICY, CHECKPOINT, USE_RVIZ,
      Argument('num_objects', 10, 'Random objects in the first scene.'),
      Argument('test_case_file', '', 'A test-case file (reference format) for the first scene instead.'),
-     Argument('depth_encoding', '32FC1', 'Simulated depth images: 32FC1 metres or 16UC1 millimetres.')),
+     Argument('depth_encoding', '32FC1', 'Simulated depth images: 32FC1 metres or 16UC1 millimetres.'),
+     *task_arguments(autostart=True)),
     build_sim)
 
 GRAPHS: dict[str, GraphDefinition] = {g.name: g for g in (SIM, MOCK, REAL, HSR)}
