@@ -4,6 +4,7 @@
 
 import ast
 import importlib
+import math
 import re
 import runpy
 from pathlib import Path
@@ -102,7 +103,9 @@ def test_parameter_files_match_the_declared_parameters(name, values):
                 assert key in declared, f'graph {name}: {key!r} is not a parameter of {spec.name}'
                 if isinstance(value, str):
                     value = expand_share(value, get_package_share_directory)
-                assert declared[key].value == value, f'graph {name}: override {key} was not applied'
+                applied = declared[key].value
+                same = applied == value or (isinstance(value, float) and math.isnan(value) and math.isnan(applied))
+                assert same, f'graph {name}: override {key} was not applied'
         finally:
             node.close()
 

@@ -98,6 +98,9 @@ CHECKPOINT = Argument('checkpoint', '', 'Checkpoint of a learned policy (empty: 
 USE_RVIZ = Argument('use_rviz', False, 'Start rviz2 with the pushgrasp config (needs a system ROS 2).')
 EPISODES = Argument('episodes', 1, 'Episodes the task node runs per start; 0: forever (a simulated scene is reset '
                                    'between episodes).')
+TCP_OFFSET = Argument('moveit_tcp_offset', float('nan'),
+                      'moveit backend: metres from the tip link (tool0, hand_palm_link) to between the fingertips '
+                      '(no default on purpose: measure it; unset, the control node refuses to move).')
 MAX_ACTIONS = Argument('max_actions', 30, 'Action budget of an episode.')
 MAX_FAILURES = Argument('max_consecutive_failures', 10, 'An episode ends after this many failed actions in a row.')
 
@@ -191,18 +194,28 @@ def build_sim(values: dict[str, Any]) -> Graph:
     return Graph('sim', SIM.description, with_rviz(nodes, values))
 
 
+def moveit_settings(robot_model: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Control-node parameters of the moveit backend: the model, its planning frame and the TCP offset."""
+    frames = {'ur5': 'base', 'hsr': 'base_footprint'}  # pushgrasp_control.backends.moveit.MODELS
+    return {'robot_model': robot_model, 'base_frame': frames[robot_model],
+            'moveit_tcp_offset': float(values['moveit_tcp_offset'])}
+
+
 def build_real(values: dict[str, Any]) -> Graph:
     """A UR5 (ur_rtde or MoveIt) with a RealSense camera."""
+    control = {'robot_ip': values['robot_ip']}
+    if values['backend'] == 'moveit':
+        control.update(moveit_settings('ur5', values))
     nodes = [perception_node(values, REALSENSE_TOPICS), policy_node(values),
-             control_node(values['backend'], {'robot_ip': values['robot_ip']}), task_node(values)]
+             control_node(values['backend'], control), task_node(values)]
     camera = tuple(values.get(key, default) for key, default in REALSENSE_TOPICS.items())
     return Graph('real', REAL.description, with_rviz(nodes, values), external_topics=camera)
 
 
 def build_hsr(values: dict[str, Any]) -> Graph:
     """A Toyota HSR through MoveIt with its head RGB-D camera."""
-    nodes = [perception_node(values, HSR_HEAD_CAMERA_TOPICS), policy_node(values), control_node('moveit'),
-             task_node(values)]
+    nodes = [perception_node(values, HSR_HEAD_CAMERA_TOPICS), policy_node(values),
+             control_node('moveit', moveit_settings('hsr', values)), task_node(values)]
     camera = tuple(values.get(key, default) for key, default in HSR_HEAD_CAMERA_TOPICS.items())
     return Graph('hsr', HSR.description, with_rviz(nodes, values), external_topics=camera)
 
@@ -227,11 +240,13 @@ REAL = GraphDefinition(
     (SEED, POLICY, CHECKPOINT, USE_RVIZ,
      Argument('backend', 'ur_rtde', 'Robot backend: ur_rtde or moveit.'),
      Argument('robot_ip', '192.168.1.10', 'IP address of the UR controller.'),
+     TCP_OFFSET,
      *camera_arguments(REALSENSE_TOPICS), *task_arguments(autostart=False)),
     build_real)
 HSR = GraphDefinition(
     'hsr', 'A Toyota HSR through MoveIt with its head RGB-D camera.',
-    (SEED, POLICY, CHECKPOINT, USE_RVIZ, *camera_arguments(HSR_HEAD_CAMERA_TOPICS), *task_arguments(autostart=False)),
+    (SEED, POLICY, CHECKPOINT, USE_RVIZ, TCP_OFFSET, *camera_arguments(HSR_HEAD_CAMERA_TOPICS),
+     *task_arguments(autostart=False)),
     build_hsr)
 
 SIM = GraphDefinition(
