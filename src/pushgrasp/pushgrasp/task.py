@@ -36,9 +36,7 @@ import numpy as np
 
 from pushgrasp_control.primitives import Primitive, PrimitiveType
 from pushgrasp_policy.change import CHANGE_CELLS
-from pushgrasp_policy.evaluation import (
-    ACTION_BUDGET, CLEARED, EMPTY_SCENE, TOO_MANY_FAILURES, WORKSPACE_EMPTY, EvaluationConfig, StepRecord,
-    TrialResult)
+from pushgrasp_policy.evaluation import EMPTY_SCENE, EvaluationConfig, StepRecord, TrialResult, count_action, end_reason
 
 GRASP_REWARD = 1.0
 """Reward of a successful grasp (the reference method's, as in pushgrasp_interfaces/Transition)."""
@@ -193,14 +191,7 @@ class Episode:
             remaining = 0 if outcome.workspace_empty else None
 
         result = self.result
-        result.actions += 1
-        if kind == 'grasp':
-            result.grasp_attempts += 1
-            result.grasp_successes += int(grasp_success)
-            result.picked += int(picked)
-        elif kind == 'push':
-            result.pushes += 1
-        result.pushed_out += pushed_out
+        count_action(result, kind, grasp_success, picked, pushed_out)
         self.failures = self.failures + 1 if failed else 0
         self.objects_remaining = remaining
 
@@ -219,14 +210,10 @@ class Episode:
             execution_s=float(outcome.execution_s), execute_feedback=list(outcome.execute_feedback))
         result.steps.append(step)
 
-        if self.objects_known and result.picked >= result.num_objects:
-            self.end(CLEARED)
-        elif remaining == 0:
-            self.end(WORKSPACE_EMPTY)
-        elif self.failures >= self.rules.max_consecutive_failures:
-            self.end(f'{TOO_MANY_FAILURES}: {self.failures} failed actions in a row')
-        elif result.actions >= self.budget:
-            self.end(f'{ACTION_BUDGET}: {self.budget} actions')
+        reason = end_reason(result, remaining, self.failures, self.rules.max_consecutive_failures, self.budget,
+                            objects_known=self.objects_known)
+        if reason:
+            self.end(reason)
         return step
 
     def describe_step(self, step: TaskStep) -> str:

@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.projection import make_heightmap
 from pushgrasp_policy.decision import Decision
 from pushgrasp_policy.policy import Policy
@@ -177,6 +176,36 @@ class TrialResult:
 
 
 # --- seeds and cases -------------------------------------------------------------------------------------
+def count_action(result: TrialResult, kind: str, grasp_success: bool, picked: bool, pushed_out: int) -> None:
+    """Add one action of type `kind` ('push', 'grasp' or anything else for no primitive) to the counters."""
+    result.actions += 1
+    if kind == 'grasp':
+        result.grasp_attempts += 1
+        result.grasp_successes += int(grasp_success)
+        result.picked += int(picked)
+    elif kind == 'push':
+        result.pushes += 1
+    result.pushed_out += int(pushed_out)
+
+
+def end_reason(result: TrialResult, remaining: int | None, failures: int, max_failures: int, budget: int,
+               objects_known: bool = True) -> str:
+    """Why the trial ends after its latest action ('' to go on), the benchmark's rules in their order.
+
+    All N objects picked (only when N is known), no object left in the workspace (`remaining` 0; None when
+    unknown), `max_failures` failed actions in a row, or the action budget spent.
+    """
+    if objects_known and result.picked >= result.num_objects:
+        return CLEARED
+    if remaining == 0:
+        return WORKSPACE_EMPTY
+    if failures >= max_failures:
+        return f'{TOO_MANY_FAILURES}: {failures} failed actions in a row'
+    if result.actions >= budget:
+        return f'{ACTION_BUDGET}: {budget} actions'
+    return ''
+
+
 def trial_seed(seed: int, case_index: int, trial_index: int) -> int:
     """The seed of trial `trial_index` of case `case_index` in a run seeded `seed` (all non-negative).
 
@@ -294,15 +323,9 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
             picture = str(path)
 
         observation, info = env.step(primitive)
-        result.actions += 1
-        if primitive.type == PrimitiveType.GRASP:
-            result.grasp_attempts += 1
-            result.grasp_successes += int(info.grasp_success)
-            if info.grasp_success and info.grasped_object in initial:
-                result.picked += 1
-        else:
-            result.pushes += 1
-        result.pushed_out += sum(1 for i in info.objects_left_workspace if i in initial)
+        count_action(result, primitive.type.name.lower(), info.grasp_success,
+                     picked=info.grasp_success and info.grasped_object in initial,
+                     pushed_out=sum(1 for i in info.objects_left_workspace if i in initial))
         failed = not info.scene_changed and not info.grasp_success
         failures = failures + 1 if failed else 0
         q_value = float(primitive.q_value)
@@ -315,14 +338,8 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
             objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error,
             picture=picture))
 
-        if result.picked == result.num_objects:
-            result.reason = CLEARED
-        elif int(info.objects_remaining) == 0:
-            result.reason = WORKSPACE_EMPTY
-        elif failures >= config.max_consecutive_failures:
-            result.reason = f'{TOO_MANY_FAILURES}: {failures} failed actions in a row'
-        elif result.actions >= budget:
-            result.reason = f'{ACTION_BUDGET}: {budget} actions'
+        result.reason = end_reason(result, int(info.objects_remaining), failures, config.max_consecutive_failures,
+                                   budget)
         if result.reason:
             break
     result.completed = result.picked == result.num_objects
