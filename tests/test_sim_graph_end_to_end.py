@@ -56,7 +56,8 @@ def rviz_topics() -> dict[str, type]:
 
 def test_the_sim_graph_clears_objects_with_the_shipped_policy_and_publishes_what_rviz_shows(tmp_path):
     topics = rviz_topics()
-    assert {'/heightmap/color', '/q_maps/push', '/q_maps/grasp', '/selected_primitive/markers', '/points'} <= set(topics)
+    expected = {'/heightmap/color', '/q_maps/push', '/q_maps/grasp', '/selected_primitive/markers', '/points'}
+    assert expected <= set(topics)
     case = tmp_path / 'case.txt'
     case.write_text(CASE)
     launch = subprocess.Popen(

@@ -289,8 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--out', default='demo_out', help='report folder (default demo_out/)')
     demo.add_argument('--objects', type=int, default=10, help='objects in the scene (default 10)')
     demo.add_argument('--max-actions', type=int, default=30, help='action budget (default 30)')
-    demo.add_argument('--policy', default='heuristic', help='policy the policy node serves (default heuristic)')
-    demo.add_argument('--checkpoint', default='', help='checkpoint of a learned policy')
+    demo.add_argument('--policy', default='vpg',
+                      help='policy the policy node serves: vpg (learned), heuristic or random (default vpg)')
+    demo.add_argument('--checkpoint', default='',
+                      help='checkpoint of the vpg policy: a path, or shipped / grasp-only (default: shipped)')
     demo.add_argument('--case', metavar='FILE', help='a test-case file (reference format) instead of random objects')
     demo.set_defaults(handler=run_demo)
 

@@ -57,7 +57,7 @@ class DemoConfig:
     num_objects: int = 10
     max_actions: int = 30
     max_consecutive_failures: int = 10
-    policy: str = 'heuristic'
+    policy: str = 'vpg'
     checkpoint: str = ''
     test_case: str = ''
     """A test-case file (reference format) instead of `num_objects` random blocks."""

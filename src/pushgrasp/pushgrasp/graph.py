@@ -93,8 +93,9 @@ HSR_HEAD_CAMERA_TOPICS = {
 }
 
 SEED = Argument('seed', 0, 'Seed of everything random in the graph (exploration, synthetic scenes).')
-POLICY = Argument('policy', 'heuristic', 'Policy the policy node serves: heuristic or random.')
-CHECKPOINT = Argument('checkpoint', '', 'Checkpoint of a learned policy (empty: none).')
+POLICY = Argument('policy', 'vpg', 'Policy the policy node serves: vpg (learned), heuristic or random.')
+CHECKPOINT = Argument('checkpoint', '', 'Checkpoint of the vpg policy: a path, shipped or grasp-only (empty: '
+                                        'the shipped weights).')
 USE_RVIZ = Argument('use_rviz', False, 'Start rviz2 with the pushgrasp config (needs a system ROS 2).')
 EPISODES = Argument('episodes', 1, 'Episodes the task node runs per start; 0: forever (a simulated scene is reset '
                                    'between episodes).')

@@ -60,6 +60,10 @@ NO_ACTION = 'no action'
 """The policy could not choose any primitive (every Q-value non-finite or masked)."""
 EMPTY_SCENE = 'empty scene'
 """No object was inside the workspace after the reset; such trials are left out of the metrics."""
+SIM_UNSTABLE = 'simulation unstable'
+"""The physics blew up (objects flung, non-finite state): a failure of the simulator, not of the policy;
+such trials are left out of the metrics and counted in `num_invalid`."""
+EXCLUDED = (EMPTY_SCENE, SIM_UNSTABLE)
 
 Scene = int | str | Path
 """A number of random objects or a test-case path, as `PushGraspEnv.reset` takes it."""
@@ -328,6 +332,7 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
                      pushed_out=sum(1 for i in info.objects_left_workspace if i in initial))
         failed = not info.scene_changed and not info.grasp_success
         failures = failures + 1 if failed else 0
+        unstable = SIM_UNSTABLE in info.error
         q_value = float(primitive.q_value)
         result.steps.append(StepRecord(
             step=result.actions - 1, primitive=primitive.type.name.lower(), row=int(primitive.row),
@@ -338,8 +343,11 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
             objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error,
             picture=picture))
 
-        result.reason = end_reason(result, int(info.objects_remaining), failures, config.max_consecutive_failures,
-                                   budget)
+        if unstable:
+            result.reason = f'{SIM_UNSTABLE}: {info.error.split(SIM_UNSTABLE, 1)[1].lstrip(": ")}'
+        else:
+            result.reason = end_reason(result, int(info.objects_remaining), failures,
+                                       config.max_consecutive_failures, budget)
         if result.reason:
             break
     result.completed = result.picked == result.num_objects
@@ -401,7 +409,7 @@ def _mean_percent(values: list[float]) -> float | None:
 
 
 def _metrics(trials: Sequence[TrialResult]) -> dict[str, Any]:
-    scored = [t for t in trials if t.num_objects > 0]
+    scored = [t for t in trials if t.num_objects > 0 and not t.reason.startswith(EXCLUDED)]
     completed = [t for t in scored if t.completed]
     reasons: dict[str, int] = {}
     for t in trials:
@@ -413,7 +421,8 @@ def _metrics(trials: Sequence[TrialResult]) -> dict[str, Any]:
         'action_efficiency': _mean_percent([t.num_objects / t.actions for t in completed]),
         'num_trials': len(trials),
         'num_completed': len(completed),
-        'num_empty_scenes': len(trials) - len(scored),
+        'num_empty_scenes': sum(t.reason.startswith(EMPTY_SCENE) for t in trials),
+        'num_invalid': sum(t.reason.startswith(SIM_UNSTABLE) for t in trials),
         'objects': sum(t.num_objects for t in scored),
         'picked': sum(t.picked for t in scored),
         'pushed_out': sum(t.pushed_out for t in scored),
@@ -433,7 +442,7 @@ def summarize(trials: Sequence[TrialResult]) -> dict[str, Any]:
         completion: % of trials in which all N objects were picked.
         grasp_success: mean over COMPLETED trials of (successful grasps / grasp attempts), in %.
         action_efficiency: mean over COMPLETED trials of (N / actions taken), in %.
-        num_trials, num_completed, num_empty_scenes, objects, picked, pushed_out, actions, grasp_attempts,
+        num_trials, num_completed, num_empty_scenes, num_invalid, objects, picked, pushed_out, actions, grasp_attempts,
         grasp_successes, pushes (counts), mean_actions_completed, end_reasons (trials per end reason).
         cases: {case name: the same metrics and counts over that case's trials}, in first-seen order.
         trials: every trial as `TrialResult.to_dict()`.
@@ -442,7 +451,8 @@ def summarize(trials: Sequence[TrialResult]) -> dict[str, Any]:
     mean_actions_completed when no trial completed (a mean over no trials), and completion when there are no
     scored trials. When some trial exists but none completed, completion is 0.0. Trials whose scene had no
     object inside the workspace after the reset (reason EMPTY_SCENE) are listed and counted in
-    num_empty_scenes but left out of every metric and of the object and action counts.
+    num_empty_scenes but left out of every metric and of the object and action counts; so are trials in which
+    the physics blew up (reason SIM_UNSTABLE, counted in num_invalid).
     """
     summary = _metrics(trials)
     names = list(dict.fromkeys(t.case for t in trials))

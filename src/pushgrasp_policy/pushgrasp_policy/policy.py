@@ -3,9 +3,9 @@
 """The interface every push-grasp policy offers, and a base class for policies that produce Q-maps.
 
 A greedy policy on a scene that its last action did not change would choose that action again, and
-fail again, forever. `RepeatGuard` remembers the actions taken since the scene last changed and masks
-them (that primitive, at that jaw axis or push direction, within a small radius) in the next choice.
-It learns nothing: it only reads successive heightmaps.
+fail again, forever. `RepeatGuard` remembers the actions taken and masks them (that primitive, at that
+jaw axis or push direction, within a small radius) in later choices until the scene around them
+changes. It learns nothing: it only reads successive heightmaps.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH, Primitive, PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
-from pushgrasp_policy.change import CHANGE_CELLS, changed_cells
+from pushgrasp_policy.change import changed_cells
 from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, select_from_q_maps
 
 
@@ -50,23 +50,35 @@ class PolicyConfig:
 
 @dataclass
 class RepeatGuard:
-    """The actions taken since the scene last changed, masked out of the next choice."""
+    """Actions already tried where the scene has not changed since, masked out of the next choice.
+
+    An action is remembered with the heightmap around it (a square of `window_px` cells on each side).
+    It stays masked while less than `local_change` of that square changed: pushing or nudging elsewhere
+    in the pile does not make a failed grasp here worth repeating, but moving what was here does.
+    """
 
     radius_px: int = 8
-    change_cells: int = CHANGE_CELLS
-    tried: list[Primitive] = field(default_factory=list)
-    last_height: np.ndarray | None = None
+    window_px: int = 25
+    local_change: float = 0.1
+    memory: int = 20
+    tried: list[tuple[Primitive, np.ndarray]] = field(default_factory=list)
+
+    def _window(self, height: np.ndarray, primitive: Primitive) -> np.ndarray:
+        w = self.window_px
+        return height[max(0, primitive.row - w):primitive.row + w + 1, max(0, primitive.col - w):primitive.col + w + 1]
 
     def mask(self, height: np.ndarray, push_q: np.ndarray, grasp_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of the Q-maps with the tried actions at -inf; forgets them first when the scene changed."""
-        if (self.last_height is None or self.last_height.shape != height.shape
-                or changed_cells(self.last_height, height) > self.change_cells):
-            self.tried = []
+        """Copies of the Q-maps with the tried actions at -inf; forgets those whose surroundings changed."""
+        def unchanged(primitive: Primitive, before: np.ndarray) -> bool:
+            now = self._window(height, primitive)
+            return now.shape == before.shape and changed_cells(before, now) <= self.local_change * before.size
+
+        self.tried = [(p, before) for p, before in self.tried[-self.memory:] if unchanged(p, before)]
         if not self.tried:
             return push_q, grasp_q
         push_q, grasp_q = np.array(push_q, copy=True), np.array(grasp_q, copy=True)
         rows, cols = np.ogrid[:height.shape[0], :height.shape[1]]
-        for tried in self.tried:
+        for tried, _ in self.tried:
             near = (rows - tried.row) ** 2 + (cols - tried.col) ** 2 <= self.radius_px ** 2
             n = tried.num_rotations
             if tried.type == PrimitiveType.GRASP:  # the same jaw axis at both symmetric rotations
@@ -78,12 +90,11 @@ class RepeatGuard:
 
     def remember(self, height: np.ndarray, primitive: Primitive) -> None:
         """Record that `primitive` is being taken on the scene of `height`."""
-        self.last_height = np.array(height, copy=True)
-        self.tried.append(primitive)
+        self.tried.append((primitive, np.array(self._window(height, primitive), copy=True)))
 
     def reset(self) -> None:
         """Forget everything (a new episode)."""
-        self.tried, self.last_height = [], None
+        self.tried = []
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_policy.decision import Decision
 from pushgrasp_policy.evaluation import (
-    CLEARED, EMPTY_SCENE, TOO_MANY_FAILURES, EvaluationConfig, TrialResult, decision_picture, evaluate,
+    CLEARED, EMPTY_SCENE, SIM_UNSTABLE, TOO_MANY_FAILURES, EvaluationConfig, TrialResult, decision_picture, evaluate,
     expand_cases, format_summary, run_trial, summarize, trial_seed)
 from pushgrasp_policy.visualization import masked_qmap_overlay
 from pushgrasp_policy.heuristic import HeuristicPolicy
@@ -87,6 +87,14 @@ def test_empty_scenes_are_listed_but_not_scored():
     summary = summarize([empty, trial(n=2, picked=2, actions=2, attempts=2, successes=2)])
     assert summary['completion'] == pytest.approx(100.0)
     assert summary['num_empty_scenes'] == 1 and summary['num_trials'] == 2 and len(summary['trials']) == 2
+
+
+def test_trials_where_the_physics_blew_up_are_counted_apart_not_scored():
+    exploded = trial(n=30, picked=4, actions=13, attempts=13, successes=4, pushed_out=26,
+                     reason=f'{SIM_UNSTABLE}: MuJoCo reported bad accelerations')
+    summary = summarize([exploded, trial(n=2, picked=2, actions=2, attempts=2, successes=2)])
+    assert summary['completion'] == pytest.approx(100.0) and summary['num_invalid'] == 1
+    assert summary['objects'] == 2 and summary['num_trials'] == 2
 
 
 def test_trial_seeds_are_documented_and_distinct():
