@@ -180,8 +180,11 @@ class TrialResult:
 
 
 # --- seeds and cases -------------------------------------------------------------------------------------
-def count_action(result: TrialResult, kind: str, grasp_success: bool, picked: bool, pushed_out: int) -> None:
-    """Add one action of type `kind` ('push', 'grasp' or anything else for no primitive) to the counters."""
+def count_action(result: TrialResult, kind: str, grasp_success: bool, picked: int, pushed_out: int) -> None:
+    """Add one action of type `kind` ('push', 'grasp' or anything else for no primitive) to the counters.
+
+    `picked` is the number of objects the action took out of the scene (two for a double pick).
+    """
     result.actions += 1
     if kind == 'grasp':
         result.grasp_attempts += 1
@@ -328,7 +331,7 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
 
         observation, info = env.step(primitive)
         count_action(result, primitive.type.name.lower(), info.grasp_success,
-                     picked=info.grasp_success and info.grasped_object in initial,
+                     picked=sum(1 for i in info.picked_objects if i in initial),
                      pushed_out=sum(1 for i in info.objects_left_workspace if i in initial))
         failed = not info.scene_changed and not info.grasp_success
         failures = failures + 1 if failed else 0

@@ -85,6 +85,9 @@ class StepInfo:
     grasp_success: bool = False
     grasped_object: int | None = None
     """Index of the object picked by a successful grasp."""
+    picked_objects: list[int] = field(default_factory=list)
+    """Every object the grasp took out of the scene: the grasped one, and any other lifted with it (a
+    double pick: e.g. a block wedged between the jaws beside it)."""
     scene_changed: bool = False
     objects_remaining: int = 0
     """Objects still inside the workspace."""
@@ -178,7 +181,10 @@ class PushGraspEnv:
                 held = self.held_object()
                 if held is not None:
                     info.grasp_success, info.grasped_object = True, held
-                    self._remove(held)
+                    while held is not None:  # a second object lifted with the first goes to the bin too
+                        self._remove(held)
+                        info.picked_objects.append(held)
+                        held = self.held_object()
             if self.config.arm_in_view:
                 self._home()
         after = self._positions()
