@@ -86,8 +86,8 @@ class StepInfo:
     grasped_object: int | None = None
     """Index of the object picked by a successful grasp."""
     picked_objects: list[int] = field(default_factory=list)
-    """Every object the grasp took out of the scene: the grasped one, and any other lifted with it (a
-    double pick: e.g. a block wedged between the jaws beside it)."""
+    """Every object a grasp took out of the scene: the grasped one, any other lifted with it (a double
+    pick), or one the jaws lifted although the gripper's width said the grasp failed."""
     scene_changed: bool = False
     objects_remaining: int = 0
     """Objects still inside the workspace."""
@@ -177,20 +177,23 @@ class PushGraspEnv:
             info.executed = not outcome.error
             info.error = outcome.error
             info.collision = self.robot.last_collision is not None and 'collision' in outcome.error
-            if primitive.type == PrimitiveType.GRASP and outcome.success:
+            if primitive.type == PrimitiveType.GRASP:
                 held = self.held_object()
-                if held is not None:
+                if held is not None and outcome.success:
                     info.grasp_success, info.grasped_object = True, held
-                    while held is not None:  # a second object lifted with the first goes to the bin too
-                        self._remove(held)
-                        info.picked_objects.append(held)
-                        held = self.held_object()
+                # Whatever the jaws lifted goes to the bin: a second object lifted with the first, or one held
+                # although the executor judged the grasp failed (jaws closed almost fully on a thin edge).
+                # It left the scene like a picked object, and is counted as one (not as a grasp success).
+                while held is not None:
+                    self._remove(held)
+                    info.picked_objects.append(held)
+                    held = self.held_object()
             if self.config.arm_in_view:
                 self._home()
         after = self._positions()
         moved = [i for i in before if i not in self._removed and
                  np.linalg.norm(after[i] - before[i]) > self.config.change_threshold]
-        info.scene_changed = bool(moved) or info.grasp_success
+        info.scene_changed = bool(moved) or bool(info.picked_objects)
         states = self.object_states()
         info.objects_left_workspace = sorted(s.index for s in states
                                              if s.index in inside_before and not s.inside_workspace)
