@@ -112,7 +112,15 @@ def test_select_primitive_rejects_a_malformed_heightmap_and_keeps_serving(graph)
     response = graph.result(graph.send(graph.select, SelectPrimitive.Goal(heightmap=bad), []))
     assert response.status == GoalStatus.STATUS_ABORTED
     assert 'encoding' in response.result.message
-    good = graph.result(graph.send(graph.select, SelectPrimitive.Goal(use_latest_heightmap=True), []))
+    # The node keeps serving; the publisher's heightmap reaches it once discovery has matched them (a loaded
+    # machine can take a few seconds), so ask again until it has one.
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        good = graph.result(graph.send(graph.select, SelectPrimitive.Goal(use_latest_heightmap=True), []))
+        if good.status == GoalStatus.STATUS_SUCCEEDED or 'no heightmap has been received' not in \
+                good.result.message or time.monotonic() > deadline:
+            break
+        graph.wait_for(lambda: False, timeout=0.5)
     assert good.status == GoalStatus.STATUS_SUCCEEDED, good.result.message
 
 

@@ -45,10 +45,10 @@ def random_grasp(heightmap, rng):
 
 
 def test_a_short_run_on_one_isolated_block_learns_to_grasp_well_above_chance(tmp_path):
-    config = TrainConfig(seed=3, transitions=150, num_objects=1, checkpoint_every=50,
+    config = TrainConfig(seed=3, transitions=250, num_objects=1, checkpoint_every=50,
                          agent=VPGConfig(grasp_only=True, learning_rate=5e-4, extra_replays=3))
     figures = Trainer(config, tmp_path, progress=lambda line: None).run()
-    assert figures['transitions'] == 150
+    assert figures["transitions"] == 250
     policy = VPGPolicy(agent_from_checkpoint(str(tmp_path / 'policy.pt')))
     held_out = range(500, 540)
     with PushGraspEnv() as env:
