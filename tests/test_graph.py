@@ -31,6 +31,7 @@ VARIANTS = [(name, {'robot_ip': '127.0.0.1'} if name == 'real' else {}) for name
               'depth_topic': '/cam/depth/image_raw',
               'camera_info_topic': '/cam/color/camera_info'}),
     ('mock', {'use_rviz': 'true', 'seed': '7'}),
+    ('sim', {'record': 'true', 'record_camera': 'true', 'bag_storage': 'sqlite3', 'bag': '/nonexistent/bag'}),
 ]
 VARIANT_IDS = [f'{name}-{i}' for i, (name, _) in enumerate(VARIANTS)]
 

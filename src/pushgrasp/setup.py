@@ -43,6 +43,7 @@ setup(
         'console_scripts': [
             'pushgrasp = pushgrasp.cli:main',
             'task_node = pushgrasp.ros.task_node:main',
+            'recorder_node = pushgrasp.ros.recorder_node:main',
         ],
     },
 )

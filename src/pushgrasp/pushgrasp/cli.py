@@ -19,9 +19,7 @@ from collections.abc import Callable
 EXIT_UNAVAILABLE = 2
 
 # Sub-commands that later parts of the project fill in, and what each will do.
-UNAVAILABLE = {
-    'record': 'record a graph to a rosbag2 bag (needs the recorder)',
-}
+UNAVAILABLE: dict[str, str] = {}
 BENCHMARKS = {
     'sim': 'primitives and RGB-D frames per second of the embedded simulator',
     'perception': 'milliseconds per 640x480 frame for heightmaps, fusion and point clouds',
@@ -196,6 +194,46 @@ def run_launch(args: argparse.Namespace) -> int:
     return GraphRunner(graph).run(duration=args.duration)
 
 
+def run_record(args: argparse.Namespace) -> int:
+    """`pushgrasp record`: record the simulated graph for N episodes, or a running graph until Ctrl-C."""
+    import time
+    from pushgrasp.recording import bag_summary
+    out = Path(args.out or time.strftime('pushgrasp_%Y%m%d_%H%M%S'))
+    if out.exists():
+        print(f'pushgrasp record: bag {out} exists already; not overwriting it (choose another --out or remove it)',
+              file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if args.sim:
+        from pushgrasp.record import RecordConfig, record_sim
+        config = RecordConfig(out=out, episodes=args.episodes, seed=args.seed if args.seed is not None else 0,
+                              num_objects=args.objects, test_case=args.case or '', max_actions=args.max_actions,
+                              policy=args.policy, storage=args.storage, record_camera=args.camera)
+        try:
+            figures = record_sim(config)
+        except RuntimeError as error:
+            print(f'pushgrasp record: {error}', file=sys.stderr)
+            return 1
+    else:
+        from pushgrasp.graph import NodeSpec, Graph
+        from pushgrasp.runner import GraphRunner
+        spec = NodeSpec('pushgrasp', 'recorder_node', 'recorder', 'pushgrasp.ros.recorder_node:RecorderNode',
+                        parameter_files=('recorder.yaml',),
+                        parameters={'output': str(out.resolve()), 'storage': args.storage,
+                                    'record_camera': args.camera})
+        print('pushgrasp record: recording the running graph; Ctrl-C to stop', file=sys.stderr)
+        code = GraphRunner(Graph('record', 'the recorder alone', (spec,))).run()
+        if not (out / 'metadata.yaml').exists():
+            print(f'pushgrasp record: no bag was written to {out}', file=sys.stderr)
+            return code or 1
+        figures = bag_summary(out)
+    print(f'bag {figures["path"]} ({figures["storage"]}): {figures["messages"]} messages in '
+          f'{figures["duration_s"]:.1f} s')
+    for topic, info in figures['topics'].items():
+        print(f'  {topic} ({info["type"]}): {info["messages"]}')
+    write_json(args.json, figures)
+    return 0
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """`pushgrasp demo`."""
     from pushgrasp.demo import DemoConfig, run_demo as demo
@@ -328,6 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, what in UNAVAILABLE.items():
         command(name, what[0].upper() + what[1:].split(' (')[0] + '.').set_defaults(handler=unavailable(name, what))
+
+    record = command('record', 'Record a graph to a rosbag2 bag: the simulated graph for N episodes (--sim), '
+                               'or a running graph until Ctrl-C.')
+    record.add_argument('--sim', action='store_true', help='run the simulated graph and record it')
+    record.add_argument('--out', default=None,
+                        help='bag directory to create, refused when it exists (default pushgrasp_<date>_<time>)')
+    record.add_argument('--episodes', type=int, default=1, help='--sim: episodes to record (default 1)')
+    record.add_argument('--objects', type=int, default=10, help='--sim: random objects per scene (default 10)')
+    record.add_argument('--case', metavar='FILE', help='--sim: a test-case file instead of random objects')
+    record.add_argument('--max-actions', type=int, default=30, help='--sim: action budget per episode (default 30)')
+    record.add_argument('--policy', default='vpg', help='--sim: vpg, heuristic or random (default vpg)')
+    record.add_argument('--storage', default='mcap', choices=('mcap', 'sqlite3'),
+                        help='bag storage (default mcap; sqlite3 survives a SIGKILL as it is)')
+    record.add_argument('--camera', action='store_true', help='also record the camera topics (large)')
+    record.set_defaults(handler=run_record)
 
     bench = command('bench', 'Measure speed and memory and print the figures.')
     bench.add_argument('target', choices=sorted(BENCHMARKS), help='what to measure')

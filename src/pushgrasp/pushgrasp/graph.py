@@ -103,6 +103,12 @@ TCP_OFFSET = Argument('moveit_tcp_offset', float('nan'),
                       'moveit backend: metres from the tip link (tool0, hand_palm_link) to between the fingertips '
                       '(no default on purpose: measure it; unset, the control node refuses to move).')
 MAX_ACTIONS = Argument('max_actions', 30, 'Action budget of an episode.')
+RECORD_ARGUMENTS = (
+    Argument('record', False, 'Record the run to a rosbag2 bag with the recorder node.'),
+    Argument('bag', '', 'Bag directory the recorder creates (refused when it exists; empty: pushgrasp_<date>_<time>).'),
+    Argument('bag_storage', 'mcap', 'Storage of the bag: mcap, or sqlite3 (survives a SIGKILL as it is).'),
+    Argument('record_camera', False, 'Also record the simulated camera topics (large).'),
+)
 MAX_FAILURES = Argument('max_consecutive_failures', 10, 'An episode ends after this many failed actions in a row.')
 
 
@@ -144,6 +150,14 @@ def task_node(values: dict[str, Any], extra: dict[str, Any] | None = None) -> No
                                 'max_actions': values['max_actions'],
                                 'max_consecutive_failures': values['max_consecutive_failures'],
                                 'seed': values['seed'], **(extra or {})})
+
+
+def recorder_node(values: dict[str, Any]) -> NodeSpec:
+    """Describe the recorder node, which writes the graph's topics to a rosbag2 bag."""
+    return NodeSpec('pushgrasp', 'recorder_node', 'recorder', 'pushgrasp.ros.recorder_node:RecorderNode',
+                    parameter_files=('recorder.yaml',),
+                    parameters={'output': values['bag'], 'storage': values['bag_storage'],
+                                'record_camera': values['record_camera']})
 
 
 def rviz_node() -> NodeSpec:
@@ -192,6 +206,8 @@ def build_sim(values: dict[str, Any]) -> Graph:
     task = task_node(values, {'scene_num_objects': values['num_objects'],
                               'scene_test_case_file': values['test_case_file']})
     nodes = [bridge, perception, policy_node(values), control_node('sim'), task]
+    if values['record']:
+        nodes.append(recorder_node(values))
     return Graph('sim', SIM.description, with_rviz(nodes, values))
 
 
@@ -257,7 +273,7 @@ SIM = GraphDefinition(
      Argument('num_objects', 10, 'Random objects in the first scene.'),
      Argument('test_case_file', '', 'A test-case file (reference format) for the first scene instead.'),
      Argument('depth_encoding', '32FC1', 'Simulated depth images: 32FC1 metres or 16UC1 millimetres.'),
-     *task_arguments(autostart=True)),
+     *task_arguments(autostart=True), *RECORD_ARGUMENTS),
     build_sim)
 
 GRAPHS: dict[str, GraphDefinition] = {g.name: g for g in (SIM, MOCK, REAL, HSR)}
