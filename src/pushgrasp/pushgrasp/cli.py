@@ -276,6 +276,12 @@ def run_train(args: argparse.Namespace) -> int:
     try:
         agent = VPGConfig(network=QNetConfig(trunk=args.trunk, width=args.width), grasp_only=args.grasp_only,
                           optimizer=args.optimizer, learning_rate=args.lr, extra_replays=args.extra_replays)
+    except ValueError as error:
+        print(f'pushgrasp train: {error}', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if args.from_bag:
+        return run_train_from_bags(args, agent, seed)
+    try:
         config = TrainConfig(seed=seed, transitions=args.transitions, num_objects=args.objects, scene=args.case or '',
                              checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                              eval_trials=args.eval_trials, eval_objects=args.eval_objects, agent=agent)
@@ -290,6 +296,33 @@ def run_train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     print()
+    print_figures(figures)
+    write_json(args.json, figures)
+    return 0
+
+
+def run_train_from_bags(args: argparse.Namespace, agent: Any, seed: int) -> int:
+    """`pushgrasp train --from-bag PATH...`: offline training on the transitions recorded in bags."""
+    from pushgrasp_policy.bags import read_transitions
+    from pushgrasp_policy.offline import OfflineConfig, OfflineTrainer
+    if args.resume:
+        print('pushgrasp train: --resume is not supported with --from-bag', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        records, skipped = read_transitions(args.from_bag)
+        skipped_text = ', '.join(f'{count} {reason}' for reason, count in sorted(skipped.items())) or 'none'
+        print(f'read {len(records)} transitions from {len(args.from_bag)} bag(s); skipped {sum(skipped.values())} '
+              f'({skipped_text})')
+        config = OfflineConfig(seed=seed, steps=args.steps, checkpoint_every=args.checkpoint_every, agent=agent)
+        figures = OfflineTrainer(config, args.out, progress=train_progress(1)).run(records)
+    except (ValueError, OSError) as error:
+        print(f'pushgrasp train: {error}', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        print(f'\npushgrasp train: interrupted (the last checkpoint is in {args.out})', file=sys.stderr)
+        return 130
+    figures = {'transitions_read': len(records), 'skipped': skipped, **figures}
+    print(f'final loss {figures["final_loss"]:.5f} after {figures["steps"]} steps -> {args.out}')
     print_figures(figures)
     write_json(args.json, figures)
     return 0
@@ -334,10 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--case', metavar='FILE', help='a test-case file (reference format) instead of random objects')
     demo.set_defaults(handler=run_demo)
 
-    train = command('train', 'Train the VPG-style push-grasp policy in the embedded simulator (resumable).')
+    train = command('train', 'Train the VPG-style push-grasp policy in the embedded simulator (resumable), '
+                    'or offline from recorded bags (--from-bag).')
     train.add_argument('--out', default='runs/vpg',
                        help='run folder: checkpoints, logs, TensorBoard (default runs/vpg)')
     train.add_argument('--transitions', type=int, default=2500, help='transitions to train for (default 2500)')
+    train.add_argument('--from-bag', nargs='+', metavar='PATH',
+                       help='train offline on the transitions recorded in these rosbag2 bags, not in the simulator')
+    train.add_argument('--steps', type=int, default=1000,
+                       help='with --from-bag: learning steps (default 1000)')
     train.add_argument('--objects', type=int, default=10, help='random objects per scene (default 10)')
     train.add_argument('--case', metavar='FILE', help='train on this test case instead of random scenes')
     train.add_argument('--grasp-only', action='store_true', help='the grasping-only baseline: pushes disabled')
@@ -349,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--extra-replays', type=int, default=0,
                        help='surprise-ranked replays per step beyond the reference one (default 0)')
     train.add_argument('--checkpoint-every', type=int, default=100,
-                       help='transitions between checkpoints, taken at episode ends (default 100)')
+                       help='transitions between checkpoints, taken at episode ends (with --from-bag: learning '
+                            'steps) (default 100)')
     train.add_argument('--eval-every', type=int, default=0, help='transitions between greedy evaluations (0: none)')
     train.add_argument('--eval-trials', type=int, default=3, help='trials per evaluation (default 3)')
     train.add_argument('--eval-objects', type=int, default=10, help='objects per evaluation trial (default 10)')

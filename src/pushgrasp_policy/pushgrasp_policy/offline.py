@@ -1,0 +1,146 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Offline training of the VPG-style agent from transitions recorded in rosbag2 bags.
+
+The transitions read by `pushgrasp_policy.bags.read_transitions` fill a surprise replay; each transition's label
+is y = reward + gamma * max Q(next heightmap) when the scene changed (the reward alone otherwise), computed ONCE,
+with the network as it is when the replay is built (as the online trainer computes a label once, when the
+transition happens); labels are not recomputed while training. Then every learning step draws one transition by
+surprise rank (SurpriseReplay.sample), adds the agent's usual replays for it (the opposite-reward transition of the
+same primitive, plus `extra_replays`), runs one `VPGAgent.learn` step on them and updates their surprise.
+
+The run directory holds checkpoint.pt and policy.pt (written atomically, the same formats as the online
+trainer's, so `pushgrasp eval --policy DIR/policy.pt` works), steps.csv (one line per learning step, with the
+loss) and config.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_policy.bags import BagTransition
+from pushgrasp_policy.checkpoint import save_checkpoint
+from pushgrasp_policy.replay import SurpriseReplay, Transition
+from pushgrasp_policy.trainer import RunLog
+from pushgrasp_policy.vpg import VPGAgent, VPGConfig
+
+STEP_FIELDS = ('step', 'transitions', 'primitive', 'reward', 'label', 'prediction', 'loss', 'wall_time_s')
+
+
+@dataclass
+class OfflineConfig:
+    """One offline training run."""
+
+    seed: int = 0
+    steps: int = 1000
+    """Learning steps (optimiser updates)."""
+    checkpoint_every: int = 100
+    """Steps between checkpoints (and one at the end)."""
+    agent: VPGConfig = field(default_factory=VPGConfig)
+
+    def to_dict(self) -> dict:
+        """Return plain values (config.json)."""
+        return asdict(self)
+
+
+def build_replay(agent: VPGAgent, records: Sequence[BagTransition]) -> SurpriseReplay:
+    """Return a replay of `records` with labels computed by the agent's current network (once, not updated later).
+
+    Raises ValueError when the records do not fit the agent's network (rotations, heightmap size).
+    """
+    replay = SurpriseReplay(agent.config.replay_power)
+    rotations = agent.config.network.num_rotations
+    for record in records:
+        if record.num_rotations != rotations:
+            raise ValueError(f'the bags were recorded with {record.num_rotations} rotations; the network has '
+                             f'{rotations}')
+        if record.scene_changed:
+            after = Heightmap(record.color_after, record.height_after, record.workspace)
+            future = agent.best_value(after, *agent.q_maps(after))
+        else:
+            future = 0.0
+        label = agent.label(record.reward, record.scene_changed, future)
+        color, height = agent.net.prepare(record.color_before, record.height_before)
+        replay.add(Transition(color, height, record.primitive, record.rotation, record.row, record.col,
+                              record.reward, label))
+    return replay
+
+
+class OfflineTrainer:
+    """Train an agent on recorded transitions in `run_dir`; `run(records)` does `config.steps` learning steps."""
+
+    def __init__(self, config: OfflineConfig, run_dir: str | os.PathLike[str],
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        if config.steps < 1:
+            raise ValueError(f'steps must be positive, got {config.steps}')
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        self.agent = VPGAgent(config.agent, config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.replay = SurpriseReplay(config.agent.replay_power)
+        self.step = 0
+        self.loss = float('nan')
+        self.elapsed = 0.0
+
+    def run(self, records: Sequence[BagTransition]) -> dict:
+        """Fill the replay with `records` and train; return the final figures."""
+        if not records:
+            raise ValueError('no transitions to train on')
+        cfg, agent = self.config, self.agent
+        started = time.monotonic()
+        self.replay = build_replay(agent, records)
+        full_shape = records[0].height_before.shape
+        self.progress(f'replay filled with {len(self.replay)} transitions in {time.monotonic() - started:.1f} s')
+        (self.run_dir / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=2) + '\n')
+        log = RunLog(self.run_dir / 'steps.csv', STEP_FIELDS, keep_rows=None)
+        try:
+            while self.step < cfg.steps:
+                first = self.replay.sample(self.rng)
+                batch = [first] + agent.replay_indices(self.replay, first, self.rng)
+                samples = [self.replay.transitions[i] for i in batch]
+                predictions, self.loss = agent.learn(samples, full_shape)
+                for i, predicted in zip(batch, predictions, strict=True):
+                    self.replay.set_surprise(i, abs(predicted - self.replay.transitions[i].label))
+                self.step += 1
+                self.elapsed = time.monotonic() - started
+                head = samples[0]
+                log.write({'step': self.step, 'transitions': ' '.join(map(str, batch)),
+                           'primitive': head.primitive.name.lower(), 'reward': head.reward,
+                           'label': f'{head.label:.4f}', 'prediction': f'{predictions[0]:.4f}',
+                           'loss': f'{self.loss:.5f}', 'wall_time_s': f'{self.elapsed:.1f}'})
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    self.save()
+                    self.progress(f'step {self.step}/{cfg.steps} loss {self.loss:.5f}')
+        finally:
+            log.close()
+        return self.figures()
+
+    def figures(self) -> dict:
+        """Return the counters of the run so far."""
+        return {'steps': self.step, 'transitions': len(self.replay), 'final_loss': round(self.loss, 6),
+                'wall_time_s': round(self.elapsed, 1)}
+
+    def save(self) -> None:
+        """Write checkpoint.pt and policy.pt atomically (the online trainer's formats)."""
+        state = self.agent.state()
+        save_checkpoint(self.run_dir / 'checkpoint.pt', {
+            **state, 'offline_config': self.config.to_dict(),
+            'replay': {k: torch.from_numpy(v) for k, v in self.replay.metadata().items()},
+            'numpy_rng': json.dumps(self.rng.bit_generator.state), 'torch_rng': torch.get_rng_state(),
+            'counters': {'step': self.step, 'transitions': len(self.replay), 'elapsed': self.elapsed}})
+        save_checkpoint(self.run_dir / 'policy.pt', {
+            'network_config': state['network_config'], 'agent_config': state['agent_config'],
+            'network': state['network'], 'trained_transitions': len(self.replay)})
