@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from pushgrasp_control.primitives import PrimitiveType
+from pushgrasp_perception.image_codec import ImageConversionError, NonFiniteHeightError, heightmap_from_message
 from pushgrasp_perception.workspace import Workspace
 
 TRANSITION_TYPE = 'pushgrasp_interfaces/msg/Transition'
@@ -64,42 +65,19 @@ class _Skip(Exception):
     """A record to skip; the argument is its reason (a key of SKIP_REASONS)."""
 
 
-_ENCODINGS = {'rgb8': (np.dtype(np.uint8), 3), '32FC1': (np.dtype(np.float32), 1)}
-
-
-def _image(image: Any, encoding: str) -> np.ndarray:
-    """Return the pixels of a deserialised sensor_msgs/Image of `encoding`, or raise _Skip."""
-    if image.encoding != encoding:
-        raise _Skip('bad encoding')
-    dtype, channels = _ENCODINGS[encoding]
-    rows, cols, step = int(image.height), int(image.width), int(image.step)
-    data = np.asarray(image.data, dtype=np.uint8)
-    row_bytes = cols * channels * dtype.itemsize
-    if step < row_bytes or data.size != step * rows:
-        raise _Skip('wrong size')
-    pixels = data.reshape(rows, step)[:, :row_bytes].copy().view(dtype.newbyteorder('>' if image.is_bigendian
-                                                                                    else '<'))
-    pixels = pixels.astype(dtype, copy=False)
-    return pixels.reshape(rows, cols, channels) if channels > 1 else pixels.reshape(rows, cols)
-
-
 def _heightmap(msg: Any) -> tuple[np.ndarray, np.ndarray, Workspace]:
     """Return (colour, height, workspace) of a deserialised Heightmap, or raise _Skip."""
     if msg.color.width == 0 or msg.color.height == 0 or msg.height.width == 0 or msg.height.height == 0:
         raise _Skip('missing heightmap')
-    color, height = _image(msg.color, 'rgb8'), _image(msg.height, '32FC1')
-    if color.shape[:2] != height.shape:
-        raise _Skip('wrong size')
-    if not np.all(np.isfinite(height)):
-        raise _Skip('not finite')
-    w = msg.workspace
+    if msg.color.encoding != 'rgb8' or msg.height.encoding != '32FC1':
+        raise _Skip('bad encoding')
     try:
-        workspace = Workspace(w.x_min, w.x_max, w.y_min, w.y_max, w.z_min, w.z_max, msg.resolution)
-    except ValueError:
+        heightmap = heightmap_from_message(msg)
+    except NonFiniteHeightError:
+        raise _Skip('not finite') from None
+    except ImageConversionError:
         raise _Skip('wrong size') from None
-    if workspace.shape != height.shape:
-        raise _Skip('wrong size')
-    return color, height, workspace
+    return heightmap.color, heightmap.height, heightmap.workspace
 
 
 def transition_from_msg(msg: Any) -> BagTransition:

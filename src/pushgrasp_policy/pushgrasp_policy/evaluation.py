@@ -47,7 +47,8 @@ from pushgrasp_policy.policy import Policy
 from pushgrasp_policy.visualization import chosen_primitive_overlay
 
 if TYPE_CHECKING:
-    from pushgrasp_sim.env import PushGraspEnv
+    from pushgrasp_perception.heightmap import Heightmap
+    from pushgrasp_sim.env import Observation, PushGraspEnv
 
 # Why a trial ended (TrialResult.reason).
 CLEARED = 'cleared'
@@ -180,6 +181,12 @@ class TrialResult:
 
 
 # --- seeds and cases -------------------------------------------------------------------------------------
+def heightmap_of(observation: Observation, env: PushGraspEnv) -> Heightmap:
+    """The heightmap of a simulator frame on the environment's workspace, stamped with the simulated time."""
+    return make_heightmap(observation.color, observation.depth, observation.intrinsics, observation.camera_pose,
+                          env.config.workspace, stamp_ns=int(round(observation.time * 1e9)))
+
+
 def count_action(result: TrialResult, kind: str, grasp_success: bool, picked: int, pushed_out: int) -> None:
     """Add one action of type `kind` ('push', 'grasp' or anything else for no primitive) to the counters.
 
@@ -315,8 +322,7 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
     budget = config.action_budget(result.num_objects)
     failures = 0
     while True:
-        heightmap = make_heightmap(observation.color, observation.depth, observation.intrinsics,
-                                   observation.camera_pose, workspace, stamp_ns=int(round(observation.time * 1e9)))
+        heightmap = heightmap_of(observation, env)
         try:
             decision = policy.decide(heightmap, explore=False, rng=rng)
         except ValueError as error:

@@ -33,13 +33,12 @@ import torch
 
 from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
-from pushgrasp_perception.projection import make_heightmap
 from pushgrasp_policy.change import changed_cells, workspace_empty
 from pushgrasp_policy.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
-from pushgrasp_policy.evaluation import evaluate, summarize
+from pushgrasp_policy.evaluation import evaluate, heightmap_of, summarize
 from pushgrasp_policy.replay import SurpriseReplay, Transition
 from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy
-from pushgrasp_sim.env import Observation, PushGraspEnv, SimConfig
+from pushgrasp_sim.env import PushGraspEnv, SimConfig
 
 TRANSITION_FIELDS = ('transition', 'episode', 'primitive', 'rotation', 'row', 'col', 'explored', 'q_value',
                      'epsilon', 'changed_cells', 'grasp_success', 'reward', 'label', 'loss', 'grasp_success_rate',
@@ -99,12 +98,6 @@ class RunLog:
     def close(self) -> None:
         """Close the file."""
         self.file.close()
-
-
-def heightmap_of(observation: Observation, env: PushGraspEnv) -> Heightmap:
-    """The heightmap of a simulator frame."""
-    return make_heightmap(observation.color, observation.depth, observation.intrinsics, observation.camera_pose,
-                          env.config.workspace)
 
 
 class Trainer:

@@ -12,22 +12,8 @@ from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_perception.image_codec import ENCODINGS, ImageConversionError, heightmap_from_message, image_pixels
 from pushgrasp_perception.workspace import Workspace
-
-# encoding -> (numpy dtype, channels)
-ENCODINGS: dict[str, tuple[np.dtype, int]] = {
-    'rgb8': (np.dtype(np.uint8), 3),
-    'bgr8': (np.dtype(np.uint8), 3),
-    'mono8': (np.dtype(np.uint8), 1),
-    '8UC1': (np.dtype(np.uint8), 1),
-    'mono16': (np.dtype(np.uint16), 1),
-    '16UC1': (np.dtype(np.uint16), 1),
-    '32FC1': (np.dtype(np.float32), 1),
-}
-
-
-class ImageConversionError(ValueError):
-    """An Image message that cannot be turned into an array (the reason is in the message)."""
 
 
 def stamp_to_ns(stamp: Time) -> int:
@@ -61,19 +47,7 @@ def image_to_msg(array: np.ndarray, encoding: str, header: Header | None = None)
 
 def msg_to_image(msg: Image) -> np.ndarray:
     """The pixels of a sensor_msgs/Image as a numpy array ((H, W) or (H, W, C)), copying once."""
-    if msg.encoding not in ENCODINGS:
-        raise ImageConversionError(f'unsupported image encoding {msg.encoding!r}; known: {sorted(ENCODINGS)}')
-    dtype, channels = ENCODINGS[msg.encoding]
-    row_bytes = msg.width * channels * dtype.itemsize
-    if msg.step < row_bytes or len(msg.data) < msg.step * msg.height:
-        raise ImageConversionError(
-            f'{msg.encoding} image {msg.width}x{msg.height} has step {msg.step} and {len(msg.data)} bytes; '
-            f'need step >= {row_bytes} and {msg.step * msg.height} bytes')
-    buffer = np.frombuffer(bytes(msg.data), dtype=np.uint8)[:msg.step * msg.height]
-    rows = buffer.reshape(msg.height, msg.step)[:, :row_bytes]
-    array = rows.copy().view(dtype.newbyteorder('>' if msg.is_bigendian else '<'))
-    array = array.astype(dtype, copy=False)
-    return array.reshape(msg.height, msg.width, channels) if channels > 1 else array.reshape(msg.height, msg.width)
+    return image_pixels(msg)
 
 
 def workspace_to_msg(workspace: Workspace) -> WorkspaceMsg:
@@ -96,20 +70,7 @@ def heightmap_to_msg(heightmap: Heightmap, frame_id: str) -> HeightmapMsg:
 
 def msg_to_heightmap(msg: HeightmapMsg) -> Heightmap:
     """A Heightmap from a pushgrasp_interfaces/Heightmap; raises ValueError with the reason if malformed."""
-    w = msg.workspace
-    try:
-        workspace = Workspace(w.x_min, w.x_max, w.y_min, w.y_max, w.z_min, w.z_max, msg.resolution)
-    except ValueError as error:
-        raise ImageConversionError(f'heightmap has an invalid workspace: {error}') from error
-    if msg.color.encoding != 'rgb8' or msg.height.encoding != '32FC1':
-        raise ImageConversionError(
-            f'heightmap image encodings must be rgb8 and 32FC1, got {msg.color.encoding!r} and {msg.height.encoding!r}')
-    color, height = msg_to_image(msg.color), msg_to_image(msg.height)
-    goal_mask = msg_to_image(msg.goal_mask) > 0 if msg.goal_mask.width > 0 else None
-    if not np.all(np.isfinite(height)):
-        raise ImageConversionError('heightmap height image contains NaN or infinite values')
-    return Heightmap(color=color, height=height, workspace=workspace, goal_mask=goal_mask,
-                     stamp_ns=stamp_to_ns(msg.header.stamp))
+    return heightmap_from_message(msg)
 
 
 # The PointCloud2 layout rviz expects for coloured clouds: x, y, z float32 and rgb, a float32 whose bytes hold
