@@ -26,14 +26,13 @@ import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from pushgrasp_interfaces.msg import Transition
-from rclpy.node import Node
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
-from std_srvs.srv import Trigger
 
 from pushgrasp.graph import build_graph
-from pushgrasp.ros.task_node import EPISODE_QOS, EPISODE_TOPIC, RUN_EPISODE_SERVICE, TRANSITION_QOS, TRANSITIONS_TOPIC
+from pushgrasp.ros.episode_client import EpisodeClient
+from pushgrasp.ros.task_node import EPISODE_QOS, EPISODE_TOPIC, TRANSITION_QOS, TRANSITIONS_TOPIC
 from pushgrasp.runner import GraphRunner
 from pushgrasp_control.ros.conversions import msg_to_primitive
 from pushgrasp_perception.ros.conversions import msg_to_heightmap, msg_to_image, stamp_to_ns
@@ -79,12 +78,11 @@ class Camera:
         return msg_to_image(chosen) if chosen is not None else None
 
 
-class DemoClient(Node):
+class DemoClient(EpisodeClient):
     """The demo's window on the graph: starts the task node's episode and collects what the graph publishes."""
 
     def __init__(self) -> None:
         super().__init__('pushgrasp_demo')
-        self.run_episode = self.create_client(Trigger, RUN_EPISODE_SERVICE)
         self.transitions: list[Transition] = []
         self.metrics: dict[str, Any] | None = None
         self.pictures: dict[int, Image] = {}
@@ -126,16 +124,9 @@ class DemoClient(Node):
 
     def ready(self) -> bool:
         """Tell whether the task node can be started and everything the report needs is published."""
-        return (self.run_episode.service_is_ready() and self.camera.pose is not None and self.camera.info is not None
+        return (super().ready() and self.camera.pose is not None and self.camera.info is not None
                 and bool(self.camera.frames) and self.count_publishers(TRANSITIONS_TOPIC) > 0
                 and self.count_publishers(CHOSEN_Q_TOPIC) > 0)
-
-    def spin_until(self, predicate, timeout: float) -> bool:
-        """Spin until predicate() holds or the timeout passes."""
-        deadline = time.monotonic() + timeout
-        while not predicate() and time.monotonic() < deadline:
-            rclpy.spin_once(self, timeout_sec=0.05)
-        return bool(predicate())
 
 
 def run_demo(config: DemoConfig) -> dict[str, Any]:
@@ -158,13 +149,7 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
             runner.start()
             names = ', '.join(n.spec.name for n in runner.nodes)
             print(f'pushgrasp demo: started {len(runner.nodes)} nodes ({names}); log in {log_path}')
-            if not client.spin_until(lambda: client.ready() or runner.poll(0.0) is not None, STARTUP_TIMEOUT_S) \
-                    or runner.poll(0.0) is not None:
-                raise RuntimeError(f'the graph did not come up within {STARTUP_TIMEOUT_S:.0f} s; see {log_path}')
-            request = client.run_episode.call_async(Trigger.Request())
-            if not client.spin_until(request.done, 10.0) or not request.result().success:
-                reason = request.result().message if request.done() else 'no answer'
-                raise RuntimeError(f'the task node did not start the episode ({reason}); see {log_path}')
+            client.start_episodes(runner, STARTUP_TIMEOUT_S, log_path)
             print(f'pushgrasp demo: the task node clears the table with the {config.policy} policy')
             last_progress = time.monotonic()
             while client.metrics is None:

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from rclpy.node import Node
 from std_msgs.msg import String
-from std_srvs.srv import Trigger
 
 from pushgrasp.graph import build_graph
 from pushgrasp.recording import bag_summary
-from pushgrasp.ros.task_node import EPISODE_QOS, EPISODE_TOPIC, RUN_EPISODE_SERVICE, TRANSITIONS_TOPIC
+from pushgrasp.ros.episode_client import EpisodeClient
+from pushgrasp.ros.task_node import EPISODE_QOS, EPISODE_TOPIC, TRANSITIONS_TOPIC
 from pushgrasp.runner import GraphRunner
 
 STARTUP_TIMEOUT_S = 90.0
@@ -48,28 +47,19 @@ class RecordConfig:
     record_camera: bool = False
 
 
-class RecordClient(Node):
+class RecordClient(EpisodeClient):
     """Start the task node's episodes and collect their metrics."""
 
     def __init__(self) -> None:
         super().__init__('pushgrasp_record')
-        self.run_episode = self.create_client(Trigger, RUN_EPISODE_SERVICE)
         self.episodes: list[dict[str, Any]] = []
         self.create_subscription(String, EPISODE_TOPIC, lambda msg: self.episodes.append(json.loads(msg.data)),
                                  EPISODE_QOS)
 
-    def recorder_ready(self) -> bool:
+    def ready(self) -> bool:
         """Tell whether the recorder node subscribes to the transitions and the task node can be started."""
         subscribers = {info.node_name for info in self.get_subscriptions_info_by_topic('/' + TRANSITIONS_TOPIC)}
-        return ('recorder' in subscribers and self.run_episode.service_is_ready()
-                and self.count_publishers(TRANSITIONS_TOPIC) > 0)
-
-    def spin_until(self, predicate: Any, timeout: float) -> bool:
-        """Spin until predicate() holds or the timeout passes."""
-        deadline = time.monotonic() + timeout
-        while not predicate() and time.monotonic() < deadline:
-            rclpy.spin_once(self, timeout_sec=0.05)
-        return bool(predicate())
+        return 'recorder' in subscribers and super().ready() and self.count_publishers(TRANSITIONS_TOPIC) > 0
 
 
 def record_sim(config: RecordConfig) -> dict[str, Any]:
@@ -93,13 +83,7 @@ def record_sim(config: RecordConfig) -> dict[str, Any]:
         try:
             runner.start()
             print(f'pushgrasp record: started {len(runner.nodes)} nodes; log in {log_path}')
-            if not client.spin_until(lambda: client.recorder_ready() or runner.poll(0.0) is not None,
-                                     STARTUP_TIMEOUT_S) or runner.poll(0.0) is not None:
-                raise RuntimeError(f'the graph did not come up within {STARTUP_TIMEOUT_S:.0f} s; see {log_path}')
-            request = client.run_episode.call_async(Trigger.Request())
-            if not client.spin_until(request.done, 10.0) or not request.result().success:
-                reason = request.result().message if request.done() else 'no answer'
-                raise RuntimeError(f'the task node did not start the episodes ({reason}); see {log_path}')
+            client.start_episodes(runner, STARTUP_TIMEOUT_S, log_path)
             print(f'pushgrasp record: recording {config.episodes} episode(s) to {out}')
             while len(client.episodes) < config.episodes:
                 seen = len(client.episodes)
