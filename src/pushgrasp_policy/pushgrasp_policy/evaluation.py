@@ -341,7 +341,6 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
                      pushed_out=sum(1 for i in info.objects_left_workspace if i in initial))
         failed = not info.scene_changed and not info.grasp_success
         failures = failures + 1 if failed else 0
-        unstable = SIM_UNSTABLE in info.error
         q_value = float(primitive.q_value)
         result.steps.append(StepRecord(
             step=result.actions - 1, primitive=primitive.type.name.lower(), row=int(primitive.row),
@@ -352,8 +351,8 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
             objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error,
             picture=picture))
 
-        if unstable:
-            result.reason = f'{SIM_UNSTABLE}: {info.error.split(SIM_UNSTABLE, 1)[1].lstrip(": ")}'
+        if info.unstable:
+            result.reason = f'{SIM_UNSTABLE}: {"; ".join(info.unstable)}'
         else:
             result.reason = end_reason(result, int(info.objects_remaining), failures,
                                        config.max_consecutive_failures, budget)

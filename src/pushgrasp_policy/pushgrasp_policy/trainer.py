@@ -148,8 +148,9 @@ class Trainer:
                                       agent.config.change_max)
                 changed = cells > agent.config.change_cells or info.grasp_success
                 no_change = 0 if changed else no_change + 1
+                # A scene whose physics blew up is reset like an empty one (no future term for its label).
                 episode_over = (info.objects_remaining == 0 or workspace_empty(next_heightmap.height)
-                                or no_change >= cfg.max_no_change)
+                                or no_change >= cfg.max_no_change or bool(info.unstable))
                 next_q = None if episode_over else agent.q_maps(next_heightmap)
                 future = 0.0 if next_q is None else agent.best_value(next_heightmap, *next_q)
                 reward = agent.reward(primitive.type, info.grasp_success, changed)

@@ -97,6 +97,9 @@ class StepInfo:
     """The arm or gripper touched the table (the motion stopped there)."""
     error: str = ''
     """Why the primitive was refused or stopped; empty when it ran."""
+    unstable: list[str] = field(default_factory=list)
+    """What looked physically broken after the primitive (objects flung or below the table); empty when all
+    is well. A failure of the simulator, not of the primitive: the scene should be reset."""
     physics_steps: int = 0
 
 
@@ -201,6 +204,7 @@ class PushGraspEnv:
         present = [o for o in self.scene.objects if o.index not in self._removed]
         exploded = find_explosions(self.physics.model, self.physics.data, objects=present)
         if exploded:
+            info.unstable = exploded
             info.error = (info.error + '; ' if info.error else '') + 'simulation unstable: ' + '; '.join(exploded)
         info.physics_steps = self.physics.steps_taken - steps_before
         return self.render(), info

@@ -134,7 +134,7 @@ def run_soak(seed: int = 0, scenes: int = 500, primitives_per_scene: int = 1, nu
                 observation = env.reset(int(rng.integers(1 << 30)), num_objects)
                 for _ in range(primitives_per_scene):
                     observation, info = env.step(random_primitive(observation, env, rng))
-                    if 'unstable' in info.error:
+                    if info.unstable:
                         unstable.append({'scene': index, 'error': info.error})
             except Exception as error:  # a soak run reports every failure instead of stopping at the first
                 failures.append({'scene': index, 'error': repr(error)})
