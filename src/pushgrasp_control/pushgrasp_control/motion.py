@@ -319,13 +319,34 @@ def validate_plan(plan: MotionPlan, limits: MotionLimits) -> None:
                                    f'limit {limits.max_reach:.3f} m')
 
 
-def _recover(robot: Robot, park: list[Waypoint]) -> None:
-    """After a failed primitive, try to move home (out of the camera view); a robot that refuses stays put."""
+def retreat_waypoint(plan: MotionPlan, reached: Waypoint | None, target: Waypoint) -> Waypoint | None:
+    """The move that takes the TCP up and clear after a move from `reached` to `target` failed part-way.
+
+    The arm stopped somewhere on the line between the two; it goes back to above `reached` at the height of
+    the plan's first (approach) waypoint, or higher when either end of the line was higher. That line runs over
+    the path the arm has just cleared and only rises, so it does not drag the fingers sideways through clutter,
+    as a straight move from a low stop to the next primitive's approach point would. None when the failed move
+    was the first of the plan (its start is not known; the arm was up at the previous primitive's end).
+    """
+    if reached is None:
+        return None
+    position = np.asarray(reached.position, dtype=float)
+    height = max(float(position[2]), float(target.position[2]), float(plan.waypoints[0].position[2]))
+    slowest = min(w.speed for w in plan.waypoints)
+    return Waypoint(Phase.RETREAT, np.array([position[0], position[1], height]), reached.yaw, GripperCommand.NONE,
+                    slowest, reached.accel, 'back up and clear after a failed move')
+
+
+def _recover(robot: Robot, plan: MotionPlan, retreat: Waypoint | None) -> None:
+    """After a failed primitive, back up clear of the objects, then move home (out of the camera view).
+
+    A robot that refuses a move stays where it is (e.g. a protective stop that needs an operator).
+    """
     try:
-        for waypoint in park:
+        for waypoint in ([retreat] if retreat is not None else []) + plan.park:
             if not robot.move_linear(waypoint.position, waypoint.yaw, waypoint.speed, waypoint.accel):
                 return
-    except Exception:  # e.g. a protective stop that needs an operator: the original error is what counts
+    except Exception:  # the original error is what counts
         pass
 
 
@@ -351,15 +372,18 @@ def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, floa
 
     total = len(plan.waypoints) + len(plan.release) + len(plan.park)
     grasp_width = 0.0
+    reached_waypoint: Waypoint | None = None  # the last waypoint the TCP arrived at
+    moving_to: Waypoint | None = None
 
     def run(waypoints: list[Waypoint], start: int) -> ExecutionResult | None:
         """Move through `waypoints`; a result when the plan must end early, else None."""
-        nonlocal grasp_width
+        nonlocal grasp_width, reached_waypoint, moving_to
         for index, waypoint in enumerate(waypoints, start):
             if cancelled():
                 stop()
                 return ExecutionResult(success=False, cancelled=True)
             report(waypoint.phase, index / total)
+            moving_to = waypoint
             reached = robot.move_linear(waypoint.position, waypoint.yaw, waypoint.speed, waypoint.accel, cancelled)
             if not reached:
                 stop()
@@ -367,6 +391,7 @@ def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, floa
                     return ExecutionResult(success=False, cancelled=True)
                 return ExecutionResult(success=False, error=f'motion to waypoint {index} ({waypoint.label}) '
                                                             'was stopped before arrival')
+            reached_waypoint = waypoint
             if waypoint.gripper == GripperCommand.OPEN:
                 robot.open_gripper()
             elif waypoint.gripper == GripperCommand.CLOSE:
@@ -378,8 +403,8 @@ def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, floa
     try:
         ended = run(plan.waypoints, 0)
         if ended is not None:
-            if not ended.cancelled and plan.park:
-                _recover(robot, plan.park)
+            if not ended.cancelled:
+                _recover(robot, plan, retreat_waypoint(plan, reached_waypoint, moving_to))
             return ended
         held = plan.is_grasp and float(robot.gripper_width()) > plan.min_grasp_width
         ended = run((plan.release if held else []) + plan.park, len(plan.waypoints))
@@ -392,5 +417,6 @@ def execute_plan(robot: Robot, plan: MotionPlan, on_phase: Callable[[Phase, floa
     except Exception as error:  # any backend failure ends the primitive, not the caller
         stop()
         if not cancelled():
-            _recover(robot, plan.park)
+            retreat = retreat_waypoint(plan, reached_waypoint, moving_to) if moving_to is not None else None
+            _recover(robot, plan, retreat)
         return ExecutionResult(success=False, error=f'robot error: {error}')

@@ -169,6 +169,49 @@ def test_execute_returns_robot_errors():
     assert 'protective stop' in result.error
 
 
+class StoppedOnContactRobot(MockRobot):
+    """A mock that meets an object half-way down its `stop_on`-th move and halts there (a protective stop)."""
+
+    def __init__(self, stop_on: int, **kwargs):
+        super().__init__(**kwargs)
+        self.stop_on, self.moves, self.targets = stop_on, 0, []
+
+    def move_linear(self, position, yaw, speed, accel, should_stop=None):
+        self.moves += 1
+        self.targets.append(np.asarray(position, dtype=float).copy())
+        if self.moves == self.stop_on:
+            super().move_linear((self.tcp_position + np.asarray(position)) / 2, yaw, speed, accel)
+            raise RobotError('protective stop: contact force 120 N exceeds 100 N')
+        return super().move_linear(position, yaw, speed, accel, should_stop)
+
+
+@pytest.mark.parametrize('kind, stop_on', [(PrimitiveType.GRASP, 3), (PrimitiveType.PUSH, 4)])
+def test_a_stopped_primitive_backs_up_clear_before_anything_else(kind, stop_on):
+    # Stopped low among objects, the arm must not move sideways through them (to home or to the next
+    # primitive): it goes back over the path it came along, up to the approach height, first.
+    home = (0.3, -0.35, 0.4)
+    limits = MotionLimits(home_position=home)
+    plan = plan_primitive(make_primitive(kind, rotation=2, surface=0.04), limits)
+    robot = StoppedOnContactRobot(stop_on, time_scale=math.inf)
+    result = execute_plan(robot, plan)
+    assert not result.success and 'protective stop' in result.error
+    reached = plan.waypoints[stop_on - 2].position
+    retreat, park = robot.targets[stop_on], robot.targets[stop_on + 1]
+    np.testing.assert_allclose(retreat[:2], reached[:2])
+    assert retreat[2] == pytest.approx(max(plan.waypoints[0].position[2], reached[2]))
+    np.testing.assert_allclose(park, home)
+    assert len(robot.targets) == stop_on + 2
+
+
+def test_a_primitive_stopped_on_its_first_move_goes_home_directly():
+    limits = MotionLimits(home_position=(0.3, -0.35, 0.4))
+    plan = plan_primitive(make_primitive(PrimitiveType.GRASP), limits)
+    robot = StoppedOnContactRobot(1, time_scale=math.inf)
+    execute_plan(robot, plan)
+    assert len(robot.targets) == 2
+    np.testing.assert_allclose(robot.targets[1], (0.3, -0.35, 0.4))
+
+
 def test_limits_reject_nonsense():
     with pytest.raises(ValueError, match='linear_speed'):
         MotionLimits(linear_speed=0.0)
