@@ -283,6 +283,7 @@ def run_train(args: argparse.Namespace) -> int:
         return run_train_from_bags(args, agent, seed)
     try:
         config = TrainConfig(seed=seed, transitions=args.transitions, num_objects=args.objects, scene=args.case or '',
+                             packed_fraction=args.packed_fraction,
                              checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                              eval_trials=args.eval_trials, eval_objects=args.eval_objects, agent=agent)
         trainer = Trainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
@@ -378,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help='with --from-bag: learning steps (default 1000)')
     train.add_argument('--objects', type=int, default=10, help='random objects per scene (default 10)')
     train.add_argument('--case', metavar='FILE', help='train on this test case instead of random scenes')
+    train.add_argument('--packed-fraction', type=float, default=0.0, metavar='P',
+                       help='share of episodes that start from a random tightly packed group of blocks instead of '
+                            'random drops (default 0)')
     train.add_argument('--grasp-only', action='store_true', help='the grasping-only baseline: pushes disabled')
     train.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
     train.add_argument('--trunk', default='dilated', help='network trunk (dilated, residual)')

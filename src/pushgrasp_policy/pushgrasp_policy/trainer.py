@@ -39,6 +39,7 @@ from pushgrasp_policy.evaluation import evaluate, heightmap_of, summarize
 from pushgrasp_policy.replay import SurpriseReplay, Transition
 from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy
 from pushgrasp_sim.env import PushGraspEnv, SimConfig
+from pushgrasp_sim.packs import random_pack_testcase
 
 TRANSITION_FIELDS = ('transition', 'episode', 'primitive', 'rotation', 'row', 'col', 'explored', 'q_value',
                      'epsilon', 'changed_cells', 'grasp_success', 'reward', 'label', 'loss', 'grasp_success_rate',
@@ -56,6 +57,9 @@ class TrainConfig:
     """Random objects per training scene."""
     scene: str = ''
     """A test-case file to train on instead of random scenes (every episode resets to it)."""
+    packed_fraction: float = 0.0
+    """Share of the episodes (of random scenes) that start from a random tightly packed group and 1-2 blocks
+    alone (pushgrasp_sim.packs) instead of `num_objects` dropped objects; the scene files go to scenes/."""
     max_no_change: int = 10
     """Reset the scene after this many consecutive actions that changed nothing."""
     checkpoint_every: int = 100
@@ -201,6 +205,13 @@ class Trainer:
     def _reset(self) -> tuple[Heightmap, tuple[np.ndarray, np.ndarray]]:
         scene_seed = self.config.seed * 100_000 + self.episode
         scene = self.config.scene or self.config.num_objects
+        if not self.config.scene and self.config.packed_fraction > 0:
+            # Drawn from the episode's own seed, so that a resumed run builds the same scenes.
+            draw = np.random.default_rng([scene_seed, 1])
+            if draw.random() < self.config.packed_fraction:
+                scene = self.run_dir / 'scenes' / f'episode_{self.episode:06d}.txt'
+                scene.parent.mkdir(exist_ok=True)
+                atomic_write_bytes(scene, random_pack_testcase(draw, self.env.config.workspace).encode())
         heightmap = heightmap_of(self.env.reset(scene_seed, scene), self.env)
         return heightmap, self.agent.q_maps(heightmap)
 

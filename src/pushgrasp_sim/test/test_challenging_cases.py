@@ -1,6 +1,6 @@
 # Copyright 2026 The pushgrasp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The challenging-arrangement test cases (testcases/challenging/) in the simulator.
+"""The challenging-arrangement test cases (testcases/challenging/) and the random packs for training.
 
 Every case is built once in one shared PushGraspEnv; the checks then look at the settled scene: all the
 file's objects are there, inside the workspace, where the file put them and at rest, nothing exploded,
@@ -18,8 +18,9 @@ import pytest
 from pushgrasp_sim.blocks import SHAPES_BY_NAME
 from pushgrasp_sim.env import PushGraspEnv
 from pushgrasp_sim.geometry import quaternion_to_matrix
+from pushgrasp_sim.packs import PACK_KINDS, matrix_to_euler_xyz, random_pack_testcase
 from pushgrasp_sim.scene import ObjectState, SceneReport, find_explosions
-from pushgrasp_sim.testcases import TESTCASE_DIR, TestCase, load_testcase
+from pushgrasp_sim.testcases import TESTCASE_DIR, TestCase, euler_to_matrix, load_testcase, parse_testcase
 
 CASE_DIR = TESTCASE_DIR / 'challenging'
 CASES = sorted(CASE_DIR.glob('*.txt'))
@@ -181,3 +182,55 @@ def test_case_has_a_packed_group_and_an_isolated_block(built, path):
     isolated = np.flatnonzero(nearest >= ISOLATION)
     assert isolated.size > 0, f'{path.name}: no isolated block (nearest-neighbour distances {np.round(nearest, 3)})'
     assert not set(isolated.tolist()) & groups[0], f'{path.name}: the isolated block is in the group'
+
+
+# --- random packs (pushgrasp_sim.packs), the training scenes with packed groups ------------------------------
+@pytest.fixture(scope='module')
+def packs(tmp_path_factory) -> dict[str, Built]:
+    """Build one random pack of every kind (seeded) in one shared environment."""
+    folder = tmp_path_factory.mktemp('packs')
+    env = PushGraspEnv()
+    results = {}
+    try:
+        for seed, kind in enumerate(sorted(PACK_KINDS)):
+            path = folder / f'{kind}.txt'
+            path.write_text(random_pack_testcase(np.random.default_rng(seed), kind=kind))
+            env.reset(seed=0, scene=str(path))
+            problems = find_explosions(env.physics.model, env.physics.data)
+            results[kind] = Built(load_testcase(path), env.object_states(), env.scene.report, problems)
+    finally:
+        env.close()
+    return results
+
+
+def test_test_case_euler_angles_round_trip():
+    """Check that matrix_to_euler_xyz inverts the test-case convention, including at gimbal lock."""
+    rng = np.random.default_rng(0)
+    for angles in [*rng.uniform(-np.pi, np.pi, (20, 3)), (-np.pi / 2, 1.141593, np.pi), (0.3, np.pi / 2, 0.0)]:
+        rotation = euler_to_matrix(*angles)
+        np.testing.assert_allclose(euler_to_matrix(*matrix_to_euler_xyz(rotation)), rotation, atol=1e-9)
+
+
+def test_random_packs_are_seeded():
+    """Check that a seed gives the same pack text, and different seeds different packs."""
+    first = random_pack_testcase(np.random.default_rng(7))
+    assert first == random_pack_testcase(np.random.default_rng(7))
+    assert first != random_pack_testcase(np.random.default_rng(8))
+    with pytest.raises(ValueError, match='unknown pack kind'):
+        random_pack_testcase(np.random.default_rng(0), kind='pyramid')
+    parse_testcase(first)  # valid reference-format text
+
+
+@pytest.mark.parametrize('kind', sorted(PACK_KINDS))
+def test_random_pack_builds_a_packed_group_at_rest(packs, kind):
+    """Check that a pack settles where the file puts it, with a touching group and a block alone."""
+    result = packs[kind]
+    states = result.states
+    assert not result.case.skipped and result.problems == [] and result.report.settled
+    assert all(s.inside_workspace for s in states), kind
+    for state, placement in zip(states, result.case.placements, strict=True):
+        assert np.linalg.norm(state.position - np.asarray(placement.position)) <= MAX_DRIFT, kind
+    groups = touching_groups(states)
+    assert len(groups[0]) >= 2, f'{kind}: largest touching group {groups}'
+    alone = np.flatnonzero(nearest_neighbour_distances(states) >= ISOLATION)
+    assert alone.size >= 1 and not set(alone.tolist()) & groups[0], kind
