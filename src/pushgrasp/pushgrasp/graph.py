@@ -110,6 +110,14 @@ RECORD_ARGUMENTS = (
     Argument('record_camera', False, 'Also record the simulated camera topics (large).'),
 )
 MAX_FAILURES = Argument('max_consecutive_failures', 10, 'An episode ends after this many failed actions in a row.')
+LEARNING_ARGUMENTS = (
+    Argument('learning', False, 'On-robot learning: the vpg policy learns from every transition (switchable at run '
+                                'time: ros2 param set /policy learning true|false; needs learning_dir).'),
+    Argument('learning_dir', '', 'Directory of on-robot learning (checkpoint.pt, policy.pt, replay/); an earlier '
+                                 'session in it is continued. Empty: no learning.'),
+    Argument('learning_checkpoint_every', 10, 'On-robot learning: steps between checkpoints written to '
+                                              'learning_dir.'),
+)
 
 
 def task_arguments(autostart: bool) -> tuple[Argument, ...]:
@@ -129,11 +137,12 @@ def perception_node(values: dict[str, Any], camera_topics: dict[str, str]) -> No
 
 
 def policy_node(values: dict[str, Any]) -> NodeSpec:
-    """The policy node serving SelectPrimitive."""
+    """The policy node serving SelectPrimitive (and learning on the robot, in graphs with LEARNING_ARGUMENTS)."""
+    learning = {a.name: values[a.name] for a in LEARNING_ARGUMENTS if a.name in values}
     return NodeSpec('pushgrasp_policy', 'policy_node', 'policy', 'pushgrasp_policy.ros.policy_node:PolicyNode',
                     parameter_files=('policy.yaml',),
                     parameters={'policy': values['policy'], 'checkpoint': values['checkpoint'],
-                                'seed': values['seed']})
+                                'seed': values['seed'], **learning})
 
 
 def control_node(backend: str, extra: dict[str, Any] | None = None) -> NodeSpec:
@@ -258,12 +267,12 @@ REAL = GraphDefinition(
      Argument('backend', 'ur_rtde', 'Robot backend: ur_rtde or moveit.'),
      Argument('robot_ip', '192.168.1.10', 'IP address of the UR controller.'),
      TCP_OFFSET,
-     *camera_arguments(REALSENSE_TOPICS), *task_arguments(autostart=False)),
+     *camera_arguments(REALSENSE_TOPICS), *task_arguments(autostart=False), *LEARNING_ARGUMENTS),
     build_real)
 HSR = GraphDefinition(
     'hsr', 'A Toyota HSR through MoveIt with its head RGB-D camera.',
     (SEED, POLICY, CHECKPOINT, USE_RVIZ, TCP_OFFSET, *camera_arguments(HSR_HEAD_CAMERA_TOPICS),
-     *task_arguments(autostart=False)),
+     *task_arguments(autostart=False), *LEARNING_ARGUMENTS),
     build_hsr)
 
 SIM = GraphDefinition(
@@ -273,7 +282,7 @@ SIM = GraphDefinition(
      Argument('num_objects', 10, 'Random objects in the first scene.'),
      Argument('test_case_file', '', 'A test-case file (reference format) for the first scene instead.'),
      Argument('depth_encoding', '32FC1', 'Simulated depth images: 32FC1 metres or 16UC1 millimetres.'),
-     *task_arguments(autostart=True), *RECORD_ARGUMENTS),
+     *task_arguments(autostart=True), *RECORD_ARGUMENTS, *LEARNING_ARGUMENTS),
     build_sim)
 
 GRAPHS: dict[str, GraphDefinition] = {g.name: g for g in (SIM, MOCK, REAL, HSR)}

@@ -15,6 +15,16 @@ Publishes, after every decision (base frame, stamped with the heightmap's stamp;
 
 With policy 'vpg', a missing, corrupt or incompatible checkpoint is refused at start: the constructor raises
 CheckpointError ("cannot load checkpoint ...: <reason>") and `main()` exits with code 1.
+
+On-robot learning (policy 'vpg' with a `learning_dir`): the node also subscribes to `transitions`
+(pushgrasp_interfaces/Transition), which the task node publishes after every action. While the `learning`
+parameter is true (it can be switched at run time: `ros2 param set /policy learning true`), every transition is
+handed to a pushgrasp_policy.online.OnlineLearner, in its own callback group, which learns one step from it and
+writes checkpoint.pt and policy.pt into `learning_dir` every `learning_checkpoint_every` steps. The learner shares
+the served network: decisions and learning steps take turns under the policy lock, so a decision always sees one
+consistent set of weights. A learning directory that already holds a checkpoint is continued at start (its
+weights replace those of `checkpoint`). Switching learning off, and stopping the node, writes the steps not yet
+checkpointed. A transition that cannot be learned from is logged and skipped.
 """
 
 from __future__ import annotations
@@ -24,10 +34,13 @@ import threading
 import numpy as np
 from pushgrasp_interfaces.action import SelectPrimitive
 from pushgrasp_interfaces.msg import Heightmap as HeightmapMsg
+from pushgrasp_interfaces.msg import Transition as TransitionMsg
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
-from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -61,6 +74,10 @@ CHOSEN_Q_TOPIC = 'q_maps/chosen'
 """sensor_msgs/Image rgb8: the chosen primitive drawn on its Q-map at the chosen rotation."""
 MARKERS_TOPIC = 'selected_primitive/markers'
 """visualization_msgs/MarkerArray: the chosen primitive in 3-D."""
+TRANSITIONS_TOPIC = 'transitions'
+"""pushgrasp_interfaces/Transition: the task node's executed transitions, learned from when `learning` is on."""
+# Like the task node's publisher: every transition is worth learning from, and a few may queue during a step.
+TRANSITION_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
 
 STAGE_NAMES = {
     SelectPrimitive.Feedback.STAGE_PREPROCESS: 'PREPROCESS',
@@ -83,6 +100,12 @@ class PolicyNode(Node):
                   read_only=True),
         ParamSpec('push_length', PUSH_LENGTH, 'Length of a push stroke in metres.', read_only=True),
         ParamSpec('base_frame', 'base_link', 'Robot base frame; heightmaps and primitives are in this frame.',
+                  read_only=True),
+        ParamSpec('learning', False, "Learn online from the transitions topic (policy 'vpg' with a learning_dir "
+                  'only); can be switched at run time.'),
+        ParamSpec('learning_dir', '', 'Directory of on-robot learning: checkpoint.pt, policy.pt and the replay; '
+                  'an earlier session in it is continued. Empty: no learning.', read_only=True),
+        ParamSpec('learning_checkpoint_every', 10, 'Learning steps between checkpoints written to learning_dir.',
                   read_only=True),
     )
 
@@ -113,6 +136,15 @@ class PolicyNode(Node):
             self.get_logger().error(f'{self.setup_error}; every goal will be aborted')
         seed = max(int(params['seed']), 0)
         self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+        self.learner = None  # an OnlineLearner when learning is possible (policy 'vpg' with a learning_dir)
+        self._learning = False
+        try:
+            self._set_up_learning(params)
+        except ValueError:
+            super().destroy_node()
+            raise
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
 
         self._subscription = self.create_subscription(HeightmapMsg, HEIGHTMAP_TOPIC, self._on_heightmap, HEIGHTMAP_QOS)
         self._push_q_publisher = self.create_publisher(Image, PUSH_Q_TOPIC, VISUALIZATION_QOS)
@@ -123,13 +155,132 @@ class PolicyNode(Node):
             self, SelectPrimitive, 'select_primitive',
             execute_callback=self._execute, goal_callback=self._on_goal, cancel_callback=self._on_cancel,
             callback_group=ReentrantCallbackGroup())
+        if self.learner is not None:
+            self._transition_subscription = self.create_subscription(
+                TransitionMsg, TRANSITIONS_TOPIC, self._on_transition, TRANSITION_QOS,
+                callback_group=MutuallyExclusiveCallbackGroup())
         if self.policy is not None:
             self.get_logger().info(f'policy {params["policy"]!r} ready (seed {params["seed"]})')
 
     def destroy_node(self) -> None:
-        """Destroy the action server, then the node."""
+        """Write the learning steps not yet checkpointed, destroy the action server, then the node."""
+        with self._policy_lock:
+            self._learning = False
+            self._flush_learning('the node stops')
         self._action_server.destroy()
         super().destroy_node()
+
+    # --- on-robot learning ------------------------------------------------------------------------------
+    def _learning_unavailable(self) -> str:
+        """Return why learning cannot be switched on, or '' when it can."""
+        if self.learner is not None:
+            return ''
+        if self.policy is None:
+            return f'there is no policy ({self.setup_error})'
+        if self.policy.name != 'vpg':
+            return f"policy {self.policy.name!r} does not learn; only policy 'vpg' does"
+        return 'learning_dir is empty: set it (read-only) when the node starts'
+
+    def _set_up_learning(self, params: dict) -> None:
+        """Create the learner when learning is possible; ValueError for a configuration to refuse."""
+        directory, every = params['learning_dir'], params['learning_checkpoint_every']
+        if every < 1:
+            raise ValueError(f'learning_checkpoint_every must be positive, got {every}')
+        if directory and self.policy is not None and self.policy.name == 'vpg':
+            from pushgrasp_policy.online import OnlineConfig, OnlineLearner  # torch: only the learned policies
+            try:
+                self.learner = OnlineLearner(self.policy.agent, directory, OnlineConfig(
+                    checkpoint_every=every, seed=max(int(params['seed']), 0),
+                    base_checkpoint=params['checkpoint'] or 'shipped'))
+            except OSError as error:
+                raise ValueError(f'cannot use learning_dir {directory}: {error}') from error
+            except ValueError as error:  # CheckpointError: its checkpoint cannot be continued
+                raise type(error)(f'cannot continue learning in {directory}: {error}') from error
+            if self.learner.resumed:
+                self.get_logger().info(f'learning: continuing {self.learner.checkpoint_path} at step '
+                                       f'{self.learner.steps} (its weights replace those of the checkpoint '
+                                       'parameter)')
+            else:
+                self.get_logger().info(f'learning: new learning directory {self.learner.directory}, starting from '
+                                       f'checkpoint {params["checkpoint"] or "shipped"}')
+        elif directory:
+            self.get_logger().warning(f'learning_dir {directory!r} is ignored: {self._learning_unavailable()}')
+        if params['learning']:
+            reason = self._learning_unavailable()
+            if reason:
+                raise ValueError(f'learning is true, but {reason}')
+            self._learning = True
+            self.get_logger().info(f'learning on: checkpoints every {every} steps in {self.learner.directory}')
+
+    def _check_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        for parameter in parameters:
+            if parameter.name == 'learning':
+                if parameter.type_ != Parameter.Type.BOOL:
+                    return SetParametersResult(successful=False, reason='learning must be true or false')
+                reason = self._learning_unavailable() if parameter.value else ''
+                if reason:
+                    return SetParametersResult(successful=False, reason=f'cannot learn: {reason}')
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, parameters: list[Parameter]) -> None:
+        for parameter in parameters:
+            if parameter.name != 'learning' or self.learner is None:
+                continue
+            # Under the lock: a learning step in progress finishes first, and none starts after learning is off.
+            with self._policy_lock:
+                if parameter.value == self._learning:
+                    continue
+                self._learning = bool(parameter.value)
+                if self._learning:
+                    self.get_logger().info(f'learning on: checkpoints every {self.learner.config.checkpoint_every} '
+                                           f'steps in {self.learner.directory} (step {self.learner.steps})')
+                else:
+                    self.get_logger().info(f'learning off at step {self.learner.steps}')
+                    self._flush_learning('learning was switched off')
+
+    def _flush_learning(self, why: str) -> None:
+        """Write the steps not yet checkpointed (call with the policy lock held)."""
+        if self.learner is None:
+            return
+        try:
+            if self.learner.flush():
+                self.get_logger().info(f'learning: checkpoint at step {self.learner.steps} written to '
+                                       f'{self.learner.checkpoint_path} and {self.learner.policy_path} ({why})')
+        except Exception as error:  # a full disk must not take the node down
+            self.get_logger().error(f'learning: could not write the checkpoint in {self.learner.directory}: '
+                                    f'{error!r}')
+
+    def _on_transition(self, msg: TransitionMsg) -> None:
+        from pushgrasp_policy.online import transition_from_message
+        if not self._learning:
+            return
+        where = f'transition {msg.episode_id}/{msg.step_id}'
+        frame = msg.header.frame_id
+        if frame and frame != self._base_frame:
+            self.get_logger().warning(f'learning: skipped {where}: it is in frame {frame!r}, not {self._base_frame!r}')
+            return
+        try:
+            record = transition_from_message(msg)
+        except ValueError as error:
+            self.get_logger().warning(f'learning: skipped {where}: {error}')
+            return
+        with self._policy_lock:
+            if not self._learning:  # switched off while this message waited for the lock
+                return
+            try:
+                step = self.learner.learn(record)
+            except ValueError as error:
+                self.get_logger().warning(f'learning: skipped {where}: {error}')
+                return
+            except Exception as error:  # the node must keep serving decisions
+                self.get_logger().error(f'learning: step on {where} failed: {error!r}')
+                return
+        self.get_logger().info(f'learning: step {step.step} on {where} ({record.primitive.name.lower()}, reward '
+                               f'{record.reward:g}): label {step.label:.3f}, prediction {step.prediction:.3f}, '
+                               f'loss {step.loss:.4f}, {step.replayed} replayed')
+        if step.checkpoint_written:
+            self.get_logger().info(f'learning: checkpoint at step {step.step} written to '
+                                   f'{self.learner.checkpoint_path} and {self.learner.policy_path}')
 
     @property
     def has_heightmap(self) -> bool:
