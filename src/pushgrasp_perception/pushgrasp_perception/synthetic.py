@@ -17,21 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_perception.palette import PALETTE as BENCHMARK_PALETTE
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 
-# The benchmark's Tableau palette, assigned in order to the objects of a scene.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (78, 121, 167),   # blue
-    (89, 161, 79),    # green
-    (156, 117, 95),   # brown
-    (242, 142, 43),   # orange
-    (237, 201, 72),   # yellow
-    (186, 176, 172),  # grey
-    (255, 87, 89),    # red
-    (176, 122, 161),  # purple
-    (118, 183, 178),  # cyan
-    (255, 157, 167),  # pink
-)
+# The benchmark's Tableau palette (pushgrasp_perception.palette), assigned in order to the objects of a scene.
+PALETTE: tuple[tuple[int, int, int], ...] = tuple(color.rgb255 for color in BENCHMARK_PALETTE)
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,9 @@ from pushgrasp_policy.policy import Policy
 from pushgrasp_policy.visualization import chosen_primitive_overlay
 
 if TYPE_CHECKING:
+    from pushgrasp_control.primitives import Primitive
     from pushgrasp_perception.heightmap import Heightmap
-    from pushgrasp_sim.env import Observation, PushGraspEnv
+    from pushgrasp_sim.env import Observation, PushGraspEnv, StepInfo
 
 # Why a trial ended (TrialResult.reason).
 CLEARED = 'cleared'
@@ -70,6 +71,8 @@ Scene = int | str | Path
 """A number of random objects or a test-case path, as `PushGraspEnv.reset` takes it."""
 PolicyFactory = Callable[[int], Policy]
 """Builds the policy for one trial from the trial's seed."""
+TrialRunner = Callable[..., 'TrialResult']
+"""Runs one trial: `runner(env, policy, scene, seed, config, case=name)`, like `run_trial`."""
 
 
 @dataclass
@@ -187,6 +190,22 @@ def heightmap_of(observation: Observation, env: PushGraspEnv) -> Heightmap:
                           env.config.workspace, stamp_ns=int(round(observation.time * 1e9)))
 
 
+def action_failed(info: StepInfo) -> bool:
+    """Whether a simulator action failed: nothing moved and nothing was picked."""
+    return not info.scene_changed and not info.grasp_success
+
+
+def step_record(step: int, primitive: Primitive, info: StepInfo, failed: bool, picture: str = '') -> StepRecord:
+    """The StepRecord of simulator action number `step` (0-based): `primitive` and what `info` says it did."""
+    q_value = float(primitive.q_value)
+    return StepRecord(
+        step=step, primitive=primitive.type.name.lower(), row=int(primitive.row), col=int(primitive.col),
+        rotation_index=int(primitive.rotation_index), q_value=q_value if math.isfinite(q_value) else None,
+        executed=bool(info.executed), grasp_success=bool(info.grasp_success), scene_changed=bool(info.scene_changed),
+        failed=failed, objects_remaining=int(info.objects_remaining),
+        objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error, picture=picture)
+
+
 def count_action(result: TrialResult, kind: str, grasp_success: bool, picked: int, pushed_out: int) -> None:
     """Add one action of type `kind` ('push', 'grasp' or anything else for no primitive) to the counters.
 
@@ -289,6 +308,14 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
         raise OSError(f'could not write {path}')
 
 
+def save_step_picture(directory: Path, step: int, heightmap_color: np.ndarray, decision: Decision,
+                      resolution: float) -> str:
+    """Write the `decision_picture` of action number `step` as `<directory>/step_<step>_<kind>.png`; its path."""
+    path = Path(directory) / f'step_{step:03d}_{decision.primitive.type.name.lower()}.png'
+    _write_png(path, decision_picture(heightmap_color, decision, resolution))
+    return str(path)
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r'[^A-Za-z0-9_.-]+', '_', name) or 'case'
 
@@ -331,25 +358,16 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
         primitive = decision.primitive
         picture = ''
         if config.save_pictures is not None:
-            path = config.save_pictures / f'step_{result.actions:03d}_{primitive.type.name.lower()}.png'
-            _write_png(path, decision_picture(heightmap.color, decision, workspace.resolution))
-            picture = str(path)
+            picture = save_step_picture(config.save_pictures, result.actions, heightmap.color, decision,
+                                        workspace.resolution)
 
         observation, info = env.step(primitive)
         count_action(result, primitive.type.name.lower(), info.grasp_success,
                      picked=sum(1 for i in info.picked_objects if i in initial),
                      pushed_out=sum(1 for i in info.objects_left_workspace if i in initial))
-        failed = not info.scene_changed and not info.grasp_success
+        failed = action_failed(info)
         failures = failures + 1 if failed else 0
-        q_value = float(primitive.q_value)
-        result.steps.append(StepRecord(
-            step=result.actions - 1, primitive=primitive.type.name.lower(), row=int(primitive.row),
-            col=int(primitive.col), rotation_index=int(primitive.rotation_index),
-            q_value=q_value if math.isfinite(q_value) else None, executed=bool(info.executed),
-            grasp_success=bool(info.grasp_success), scene_changed=bool(info.scene_changed), failed=failed,
-            objects_remaining=int(info.objects_remaining),
-            objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error,
-            picture=picture))
+        result.steps.append(step_record(result.actions - 1, primitive, info, failed, picture))
 
         if info.unstable:
             result.reason = f'{SIM_UNSTABLE}: {"; ".join(info.unstable)}'
@@ -364,7 +382,8 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
 
 def evaluate(policy: Policy | PolicyFactory, cases: Sequence[tuple[str, Scene]], trials: int, seed: int,
              config: EvaluationConfig | None = None, env: PushGraspEnv | None = None,
-             progress: Callable[[TrialResult], None] | None = None) -> list[TrialResult]:
+             progress: Callable[[TrialResult], None] | None = None, *,
+             runner: TrialRunner | None = None) -> list[TrialResult]:
     """Run `trials` trials of every case; deterministic for `seed` on one machine.
 
     Args:
@@ -378,6 +397,8 @@ def evaluate(policy: Policy | PolicyFactory, cases: Sequence[tuple[str, Scene]],
         env: the environment to use (default: one PushGraspEnv with the default SimConfig, created here,
             reused for every trial and closed at the end).
         progress: called with each TrialResult as soon as the trial ends.
+        runner: what runs one trial (default `run_trial`); the goal-oriented evaluation passes its own, with
+            goal cases as scenes and goal policies.
 
     Returns:
         The results, case by case in the given order, trials in order within a case.
@@ -387,6 +408,7 @@ def evaluate(policy: Policy | PolicyFactory, cases: Sequence[tuple[str, Scene]],
     if seed < 0:
         raise ValueError(f'seed must be non-negative, got {seed}')
     config = config or EvaluationConfig()
+    runner = runner or run_trial
     own_env = env is None
     if own_env:
         from pushgrasp_sim.env import PushGraspEnv
@@ -401,7 +423,7 @@ def evaluate(policy: Policy | PolicyFactory, cases: Sequence[tuple[str, Scene]],
                 if config.save_pictures is not None:
                     pictures = config.save_pictures / _safe_name(name) / f'trial_{trial_index:02d}'
                     trial_config = replace(config, save_pictures=pictures)
-                result = run_trial(env, trial_policy, scene, trial, trial_config, case=name)
+                result = runner(env, trial_policy, scene, trial, trial_config, case=name)
                 results.append(result)
                 if progress is not None:
                     progress(result)

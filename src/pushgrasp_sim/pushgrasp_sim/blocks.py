@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The palette lives in perception, which looks goal colours up in it; re-exported here for the scene code.
+from pushgrasp_perception.palette import PALETTE, PaletteColor, color_name, palette_color  # noqa: F401
+
 
 @dataclass(frozen=True)
 class BlockShape:
@@ -71,37 +74,5 @@ def block_shape(name_or_kind: str) -> BlockShape:
     return shape
 
 
-@dataclass(frozen=True)
-class PaletteColor:
-    """A colour of the benchmark palette."""
-
-    name: str
-    rgb255: tuple[int, int, int]
-
-    @property
-    def rgb(self) -> tuple[float, float, float]:
-        """The colour with components in 0..1."""
-        return (self.rgb255[0] / 255.0, self.rgb255[1] / 255.0, self.rgb255[2] / 255.0)
-
-
-PALETTE: tuple[PaletteColor, ...] = (
-    PaletteColor('blue', (78, 121, 167)),
-    PaletteColor('green', (89, 161, 79)),
-    PaletteColor('brown', (156, 117, 95)),
-    PaletteColor('orange', (242, 142, 43)),
-    PaletteColor('yellow', (237, 201, 72)),
-    PaletteColor('grey', (186, 176, 172)),
-    PaletteColor('red', (255, 87, 89)),
-    PaletteColor('purple', (176, 122, 161)),
-    PaletteColor('cyan', (118, 183, 178)),
-    PaletteColor('pink', (255, 157, 167)),
-)
-"""The 10-colour Tableau palette, assigned in order to the objects of a scene."""
-
 PALETTE_RGB255: tuple[tuple[int, int, int], ...] = tuple(color.rgb255 for color in PALETTE)
 PALETTE_RGB: tuple[tuple[float, float, float], ...] = tuple(color.rgb for color in PALETTE)
-
-
-def palette_color(index: int) -> PaletteColor:
-    """The colour of the `index`-th object of a scene (the palette repeats after 10 objects)."""
-    return PALETTE[index % len(PALETTE)]

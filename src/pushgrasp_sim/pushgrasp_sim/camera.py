@@ -15,6 +15,10 @@ image (pixel centres at integer coordinates, so cx = (W - 1) / 2), and the camer
 camera-to-base transform of the OpenCV camera frame (x right, y down, z forward). MuJoCo cameras look
 along their -z axis with y up, so the OpenCV frame is MuJoCo's turned half a turn about its x axis.
 
+On request (`render(data, segmentation=True)`) a frame also carries a segmentation image: the model geom
+id seen at every pixel (-1 where no geom is), read from the unlit pass of the same frame with MuJoCo's
+id colouring, so it lines up exactly with the depth (no extra render when `exact_depth` is on).
+
 Optional sensor effects (CameraOptions): Gaussian depth noise whose standard deviation grows with the
 square of the depth like a stereo camera's (D435: about 1-2 mm at 0.5 m, 5-8 mm at 1 m in practice),
 randomly missing depth pixels, and dropouts along depth discontinuities; all drawn from a seeded
@@ -80,6 +84,8 @@ class RGBDFrame:
     camera_pose: np.ndarray
     """4x4 camera (OpenCV frame) to base transform."""
     extras: dict = field(default_factory=dict)
+    segmentation: np.ndarray | None = None
+    """(H, W) int32 model geom id seen at each pixel, -1 where no geom is; None unless requested."""
 
 
 def intrinsics_from_fovy(fovy_deg: float, width: int, height: int) -> np.ndarray:
@@ -170,31 +176,55 @@ class RGBDCamera:
 
     def render_rgbd(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """Render (color, depth): (H, W, 3) uint8 RGB and (H, W) float32 metres (0 = missing), new arrays."""
+        color, depth, _ = self._render(data, segmentation=False)
+        return color, depth
+
+    def render(self, data: mujoco.MjData, segmentation: bool = False) -> RGBDFrame:
+        """Render a frame with its intrinsics and camera pose (and its geom segmentation when asked)."""
+        color, depth, geoms = self._render(data, segmentation)
+        return RGBDFrame(color=color, depth=depth, intrinsics=self.intrinsics, camera_pose=self.camera_pose(data),
+                         segmentation=geoms)
+
+    def _render(self, data: mujoco.MjData, segmentation: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         if self._context is None:
             raise RuntimeError('render called after close()')
         mujoco.mjv_updateScene(self.model, data, self._option, None, self._camera, mujoco.mjtCatBit.mjCAT_ALL,
                                self._scene)
+        flags = self._scene.flags
+        ids = None
         with self._gl.as_current():
             mujoco.mjr_render(self._rect, self._scene, self._context)
-            if self.options.exact_depth:
-                mujoco.mjr_readPixels(self._color_buffer, None, self._rect, self._context)
-                self._scene.flags[mujoco.mjtRndFlag.mjRND_SEGMENT] = 1  # unlit flat pass: exact depth, faster
+            if self.options.exact_depth or segmentation:
+                mujoco.mjr_readPixels(self._color_buffer, None if self.options.exact_depth else self._depth_buffer,
+                                      self._rect, self._context)
+                flags[mujoco.mjtRndFlag.mjRND_SEGMENT] = 1  # unlit flat pass: exact depth, faster
+                flags[mujoco.mjtRndFlag.mjRND_IDCOLOR] = int(segmentation)  # each geom drawn in its id colour
                 try:
                     mujoco.mjr_render(self._rect, self._scene, self._context)
                 finally:
-                    self._scene.flags[mujoco.mjtRndFlag.mjRND_SEGMENT] = 0
-                mujoco.mjr_readPixels(None, self._depth_buffer, self._rect, self._context)
+                    flags[mujoco.mjtRndFlag.mjRND_SEGMENT] = 0
+                    flags[mujoco.mjtRndFlag.mjRND_IDCOLOR] = 0
+                if segmentation:
+                    ids = np.empty_like(self._color_buffer)
+                mujoco.mjr_readPixels(ids, self._depth_buffer if self.options.exact_depth else None, self._rect,
+                                      self._context)
             else:
                 mujoco.mjr_readPixels(self._color_buffer, self._depth_buffer, self._rect, self._context)
         color = self._color_buffer[::-1].copy()  # OpenGL rows run bottom-up
         depth = self._metric_depth(self._depth_buffer[::-1])
         self._add_sensor_effects(depth)
-        return color, depth
+        return color, depth, (self._geom_ids(ids[::-1]) if ids is not None else None)
 
-    def render(self, data: mujoco.MjData) -> RGBDFrame:
-        """Render a frame with its intrinsics and camera pose."""
-        color, depth = self.render_rgbd(data)
-        return RGBDFrame(color=color, depth=depth, intrinsics=self.intrinsics, camera_pose=self.camera_pose(data))
+    def _geom_ids(self, id_colors: np.ndarray) -> np.ndarray:
+        """Model geom ids from an id-coloured image (MuJoCo encodes scene geom index + 1 as 24-bit RGB)."""
+        codes = id_colors.astype(np.int32)
+        segids = codes[..., 0] | (codes[..., 1] << 8) | (codes[..., 2] << 16)
+        # Code 0 is the background; code k + 1 is the scene's k-th visual geom, which names its model object.
+        lookup = np.full(self._scene.ngeom + 1, -1, dtype=np.int32)
+        for geom in self._scene.geoms[:self._scene.ngeom]:
+            if geom.segid >= 0 and geom.objtype == mujoco.mjtObj.mjOBJ_GEOM:
+                lookup[geom.segid + 1] = geom.objid
+        return lookup[np.minimum(segids, self._scene.ngeom)]
 
     def _metric_depth(self, raw: np.ndarray) -> np.ndarray:
         """Undo the reversed-z perspective projection of the depth buffer (as mujoco.Renderer does)."""

@@ -5,12 +5,18 @@
     env = PushGraspEnv()
     observation = env.reset(seed=0, scene=10)                 # 10 random blocks
     observation, info = env.step(primitive)                   # a pushgrasp_control Primitive
+    mask = env.object_mask(3)                                 # object 3's heightmap cells (goal masks)
     env.close()
 
 Primitives run through the same plan and safety checks as on the robot (pushgrasp_control.motion) on a
 simulated UR5 that moves by inverse kinematics and joint servos; a grasp succeeds only if an object is
 still between the fingers after lifting, and the picked object then leaves the scene. Deterministic for
 a seed on one machine. Plain Python: no ROS.
+
+Object identity in the images: with `SimConfig.segmentation` (or `render(segmentation=True)`) a frame
+also says which object every camera pixel sees, and `object_labels` / `object_mask` project that through
+the heightmap projection, cell by cell consistent with the colour heightmap (the goal masks of goal-oriented
+tasks).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 from pushgrasp_control.motion import (
     MotionLimits, PrimitiveRefused, RobotError, execute_plan, plan_primitive, validate_plan)
 from pushgrasp_control.primitives import Primitive, PrimitiveType
+from pushgrasp_perception.goal_mask import label_heightmap
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 from pushgrasp_sim.blocks import SHAPES_BY_NAME
 from pushgrasp_sim.camera import CameraOptions, RGBDCamera
@@ -56,6 +63,8 @@ class SimConfig:
     simulated time. True: `step` drives the arm home after every primitive and the camera renders it."""
     change_threshold: float = 0.005
     """An object that moved farther than this (metres) changed the scene."""
+    segmentation: bool = False
+    """Every frame (`reset`, `step`, `render`) also carries `Observation.segmentation`."""
 
 
 @dataclass
@@ -72,6 +81,9 @@ class Observation:
     """4x4 camera-to-base transform, OpenCV optical frame (x right, y down, z forward)."""
     time: float = 0.0
     """Simulated time of the frame, seconds."""
+    segmentation: np.ndarray | None = None
+    """(480, 640) int32 index of the scene object seen at each pixel, -1 where none is (table, arm);
+    None unless segmentation was asked for."""
 
 
 @dataclass
@@ -126,6 +138,7 @@ class PushGraspEnv:
         self.camera: RGBDCamera | None = None
         self._removed: set[int] = set()
         self._held: int | None = None
+        self._object_of_geom: np.ndarray | None = None
 
     # --- episode ------------------------------------------------------------------------------------
     def reset(self, seed: int, scene: SceneSpec | int | str | os.PathLike | None = None) -> Observation:
@@ -148,16 +161,50 @@ class PushGraspEnv:
         if not self.config.arm_in_view:
             camera = replace(camera, geom_groups=tuple(g for g in camera.geom_groups if g != ROBOT_GEOM_GROUP))
         self.camera = RGBDCamera(built.model, options=camera)
+        # Model geom id -> object index; the last entry answers for geom id -1 (no geom).
+        self._object_of_geom = np.full(built.model.ngeom + 1, -1, dtype=np.int32)
+        for obj in built.objects:
+            body = built.model.body(obj.body_name)
+            self._object_of_geom[body.geomadr[0]:body.geomadr[0] + body.geomnum[0]] = obj.index
         self._removed = set()
         self._held = None
         return self.render()
 
-    def render(self) -> Observation:
-        """The camera's current RGB-D frame."""
+    def render(self, segmentation: bool | None = None) -> Observation:
+        """The camera's current RGB-D frame, with the object seen at each pixel when `segmentation`.
+
+        `segmentation` None follows `SimConfig.segmentation`.
+        """
         self._require_scene()
-        frame = self.camera.render(self.physics.data)
+        if segmentation is None:
+            segmentation = self.config.segmentation
+        frame = self.camera.render(self.physics.data, segmentation=segmentation)
+        objects = self._object_of_geom[frame.segmentation] if frame.segmentation is not None else None
         return Observation(color=frame.color, depth=frame.depth, intrinsics=frame.intrinsics,
-                           camera_pose=frame.camera_pose, time=float(self.physics.data.time))
+                           camera_pose=frame.camera_pose, time=float(self.physics.data.time), segmentation=objects)
+
+    def object_labels(self, observation: Observation | None = None) -> np.ndarray:
+        """(rows, cols) int32 heightmap of the object index seen in each workspace cell, -1 where none is.
+
+        Projected from `observation`'s segmentation exactly as its colour is projected into the colour
+        heightmap (pushgrasp_perception.goal_mask.label_heightmap); without an observation, or one without
+        segmentation, from a new frame of the current scene.
+        """
+        if observation is None or observation.segmentation is None:
+            observation = self.render(segmentation=True)
+        return label_heightmap(observation.segmentation, observation.depth, observation.intrinsics,
+                               observation.camera_pose, self.config.workspace)
+
+    def object_mask(self, index: int, observation: Observation | None = None) -> np.ndarray:
+        """(rows, cols) bool heightmap of the cells where object `index` is seen (see `object_labels`).
+
+        Empty when the object is hidden, picked or outside the workspace; ValueError for an index that is
+        not an object of the scene.
+        """
+        self._require_scene()
+        if not 0 <= index < len(self.scene.objects):
+            raise ValueError(f'object {index} is not in the scene (objects 0..{len(self.scene.objects) - 1})')
+        return self.object_labels(observation) == index
 
     def step(self, primitive: Primitive) -> tuple[Observation, StepInfo]:
         """Execute `primitive` in physics, then return to home and observe.

@@ -28,7 +28,7 @@ import numpy as np
 
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 from pushgrasp_sim.physics import load_cell_spec
-from pushgrasp_sim.blocks import SHAPE_NAMES, SHAPES_BY_KIND, BlockShape, block_shape, palette_color
+from pushgrasp_sim.blocks import SHAPE_NAMES, SHAPES_BY_KIND, BlockShape, block_shape, color_name, palette_color
 from pushgrasp_sim.testcases import ObjectPlacement, SkippedLine, TestCase, load_testcase
 
 OBJECT_PREFIX = 'object_'
@@ -68,6 +68,11 @@ class SceneObject:
     """Readable shape kind, e.g. 'cube'."""
     color_rgb01: tuple[float, float, float]
 
+    @property
+    def color_name(self) -> str | None:
+        """The palette name of the object's colour ('red', ...), None when it is not a palette colour."""
+        return color_name(self.color_rgb01)
+
 
 @dataclass(frozen=True)
 class ObjectState:
@@ -83,6 +88,11 @@ class ObjectState:
     quaternion: np.ndarray
     """Orientation (w, x, y, z), shape (4,)."""
     inside_workspace: bool
+
+    @property
+    def color_name(self) -> str | None:
+        """The palette name of the colour drawn now ('red', ...), None when it is not a palette colour."""
+        return color_name(self.color_rgb01)
 
 
 @dataclass

@@ -1,0 +1,99 @@
+# Copyright 2026 The pushgrasp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Goal-oriented policies: choose a primitive to pick ONE object, given the heightmap and the goal's mask.
+
+`GoalPolicy` is the interface the goal-oriented evaluator (pushgrasp_policy.goal_evaluation) and, later,
+the policy node's goal requests use: `decide(heightmap, goal_mask, explore, rng) -> Decision`, the goal
+mask a (rows, cols) bool heightmap of the goal object's cells (pushgrasp_perception.goal_mask), possibly
+empty when the goal is hidden.
+
+`GreedyGoalPolicy` is the baseline the goal-conditioned method is compared with: a goal-agnostic
+push-grasp policy (the learned VPG-style one by default) used greedily on the goal. Its Q-maps are
+computed as usual; then grasps count only at pixels on the goal, and pushes only from pixels within
+`push_radius` of the goal (pushes that can disturb what surrounds it). Among what is left, the base
+policy's own selection rule (argmax, grasp masks, no repeats on an unchanged scene) chooses. When the goal
+is not visible at all, grasps are impossible and pushes are unrestricted: the base policy pushes where it
+likes best, which may uncover the goal.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_policy.decision import Decision
+from pushgrasp_policy.policy import Policy
+
+DEFAULT_PUSH_RADIUS = 0.05
+"""Metres: pushes may start this far from the goal's nearest cell (half the push stroke)."""
+
+
+@runtime_checkable
+class GoalPolicy(Protocol):
+    """A policy that picks a given object: it sees the heightmap and the goal object's mask."""
+
+    def decide(self, heightmap: Heightmap, goal_mask: np.ndarray, explore: bool = False,
+               rng: np.random.Generator | None = None) -> Decision:
+        """The primitive to take on `heightmap` to get the object of `goal_mask` ((rows, cols) bool)."""
+        ...
+
+
+def check_goal_mask(goal_mask: np.ndarray, heightmap: Heightmap) -> np.ndarray:
+    """`goal_mask` as a (rows, cols) bool array of the heightmap's size; ValueError otherwise."""
+    goal_mask = np.asarray(goal_mask)
+    if goal_mask.shape != heightmap.shape:
+        raise ValueError(f'goal mask {goal_mask.shape} does not match the {heightmap.shape} heightmap')
+    return goal_mask.astype(bool, copy=False)
+
+
+def near_goal(goal_mask: np.ndarray, radius_cells: float) -> np.ndarray:
+    """(rows, cols) bool: the cells at most `radius_cells` (Euclidean, in cells) from a goal cell."""
+    if not goal_mask.any():
+        return np.zeros(goal_mask.shape, dtype=bool)
+    # Distance of every cell to the nearest goal cell (goal cells are the zeros of the input).
+    distance = cv2.distanceTransform((~goal_mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return distance <= radius_cells
+
+
+class GreedyGoalPolicy:
+    """A goal-agnostic policy's Q-maps restricted to the goal: grasps on it, pushes near it (see the module)."""
+
+    name = 'greedy-goal'
+
+    def __init__(self, base: Policy, push_radius: float = DEFAULT_PUSH_RADIUS) -> None:
+        """Wrap `base` (anything with `q_maps` and `select`, e.g. a VPGPolicy); `push_radius` in metres."""
+        if not push_radius >= 0:
+            raise ValueError(f'push_radius must be >= 0, got {push_radius}')
+        self.base = base
+        self.config = base.config
+        self.push_radius = float(push_radius)
+
+    def goal_q_maps(self, heightmap: Heightmap, goal_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The base policy's (push_q, grasp_q) with the choices away from the goal at -inf."""
+        goal_mask = check_goal_mask(goal_mask, heightmap)
+        push_q, grasp_q = self.base.q_maps(heightmap)
+        grasp_q = np.where(goal_mask[None], grasp_q, -np.inf).astype(np.float32)
+        if goal_mask.any():
+            near = near_goal(goal_mask, self.push_radius / heightmap.workspace.resolution)
+            push_q = np.where(near[None], push_q, -np.inf).astype(np.float32)
+        return push_q, grasp_q
+
+    def decide(self, heightmap: Heightmap, goal_mask: np.ndarray, explore: bool = False,
+               rng: np.random.Generator | None = None) -> Decision:
+        """The base policy's choice among grasps on the goal and pushes near it."""
+        push_q, grasp_q = self.goal_q_maps(heightmap, goal_mask)
+        return self.base.select(heightmap, push_q, grasp_q, explore, rng)
+
+
+def goal_policy_from_spec(spec: str, seed: int, push_radius: float = DEFAULT_PUSH_RADIUS,
+                          **settings) -> GoalPolicy:
+    """The goal policy a user names: for now any goal-agnostic policy spec used greedily on the goal.
+
+    `spec` is what `pushgrasp_policy.registry.policy_from_spec` takes ('shipped', 'heuristic', a checkpoint
+    path, ...); ValueError (CheckpointError) with the reason when it cannot be used.
+    """
+    from pushgrasp_policy.registry import policy_from_spec
+    return GreedyGoalPolicy(policy_from_spec(spec, seed, **settings), push_radius=push_radius)
