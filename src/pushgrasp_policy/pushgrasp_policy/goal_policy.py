@@ -18,6 +18,7 @@ likes best, which may uncover the goal.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import cv2
@@ -25,7 +26,7 @@ import numpy as np
 
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.decision import Decision
-from pushgrasp_policy.policy import Policy
+from pushgrasp_policy.policy import Policy, PolicyConfig
 
 DEFAULT_PUSH_RADIUS = 0.05
 """Metres: pushes may start this far from the goal's nearest cell (half the push stroke)."""
@@ -90,10 +91,16 @@ class GreedyGoalPolicy:
 
 def goal_policy_from_spec(spec: str, seed: int, push_radius: float = DEFAULT_PUSH_RADIUS,
                           **settings) -> GoalPolicy:
-    """The goal policy a user names: for now any goal-agnostic policy spec used greedily on the goal.
+    """The goal policy a user names: a goal-oriented agent's checkpoint, or a goal-agnostic policy used greedily.
 
-    `spec` is what `pushgrasp_policy.registry.policy_from_spec` takes ('shipped', 'heuristic', a checkpoint
-    path, ...); ValueError (CheckpointError) with the reason when it cannot be used.
+    A checkpoint of the goal-conditioned agent (a `pushgrasp_policy.goal_trainer` run's policy.pt or
+    checkpoint.pt) gives its GoalConditionedPolicy; anything else is what
+    `pushgrasp_policy.registry.policy_from_spec` takes ('shipped', 'heuristic', a checkpoint path, ...), wrapped
+    in a GreedyGoalPolicy. ValueError (CheckpointError) with the reason when it cannot be used.
     """
+    if Path(spec).is_file():  # names ('heuristic', 'shipped') need no look inside, nor torch
+        from pushgrasp_policy.goal_agent import GoalConditionedPolicy, is_goal_checkpoint
+        if is_goal_checkpoint(spec):
+            return GoalConditionedPolicy.from_checkpoint(spec, seed, PolicyConfig(**settings))
     from pushgrasp_policy.registry import policy_from_spec
     return GreedyGoalPolicy(policy_from_spec(spec, seed, **settings), push_radius=push_radius)

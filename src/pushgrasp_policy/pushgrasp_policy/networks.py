@@ -9,6 +9,10 @@ ImageNet-pretrained DenseNet-121 trunks per network at twice the heightmap resol
 trunk is small and trained from scratch, and works at half the heightmap resolution; its output
 (a 16 mm grid, finer than the reference's) is bilinearly upsampled to the heightmap grid.
 
+Extra input channels (`QNetConfig.extra_channels`, e.g. the goal mask of the goal-conditioned networks,
+pushgrasp_policy.goal_agent) are pooled like colour and concatenated after colour and height; they are
+rotated with the heightmap, so a goal keeps its place relative to the objects in every rotation.
+
 Rotation i of n has angle a = 2*pi*i/n (pushgrasp_control.primitives): base-frame direction
 (cos a, sin a), i.e. (d_col, d_row) on the heightmap (columns along +x, rows along +y).
 """
@@ -43,12 +47,17 @@ class QNetConfig:
     """Metres per unit of the height input."""
     max_height: float = 0.3
     """Heights are clipped to this many metres."""
+    extra_channels: int = 0
+    """Input channels after colour and height: 0 for the goal-agnostic networks, 1 for the goal mask.
+    (Checkpoints written before this setting existed have none, which is what its default reads.)"""
 
     def __post_init__(self) -> None:
         if self.trunk not in TRUNKS:
             raise ValueError(f'unknown trunk {self.trunk!r}; known: {", ".join(TRUNKS)}')
         if self.width < 1 or self.input_stride < 1 or self.num_rotations < 1:
             raise ValueError(f'width, input_stride and num_rotations must be positive: {self}')
+        if self.extra_channels < 0:
+            raise ValueError(f'extra_channels must be >= 0: {self}')
 
     def to_dict(self) -> dict:
         """Plain values, for checkpoints."""
@@ -142,8 +151,9 @@ class PushGraspQNet(nn.Module):
         super().__init__()
         self.config = config or QNetConfig()
         trunk = TRUNKS[self.config.trunk]
-        self.push_trunk = trunk(IN_CHANNELS, self.config.width)
-        self.grasp_trunk = self.push_trunk if self.config.shared_trunk else trunk(IN_CHANNELS, self.config.width)
+        in_channels = IN_CHANNELS + self.config.extra_channels
+        self.push_trunk = trunk(in_channels, self.config.width)
+        self.grasp_trunk = self.push_trunk if self.config.shared_trunk else trunk(in_channels, self.config.width)
         channels = self.push_trunk.out_channels
         self.push_head = _head(channels, self.config.width)
         self.grasp_head = _head(channels, self.config.width)
@@ -162,14 +172,39 @@ class PushGraspQNet(nn.Module):
         height = np.nan_to_num(height, nan=0.0).reshape(rows // k, k, cols // k, k).max(axis=(1, 3))
         return np.round(color).astype(np.uint8), np.clip(height, 0.0, self.config.max_height).astype(np.float16)
 
-    def input_tensor(self, colors: np.ndarray, heights: np.ndarray) -> torch.Tensor:
-        """(N, 4, h, w) normalised network input from prepared (N, h, w, 3) colours and (N, h, w) heights."""
+    def prepare_extra(self, extra: np.ndarray) -> np.ndarray:
+        """(E, h, w) float16 network-resolution extra channels of (E, rows, cols) full-resolution ones.
+
+        Averaged over `input_stride` cells: a mask becomes the fraction of each network cell it covers.
+        """
+        extra = np.asarray(extra, dtype=np.float32)
+        k = self.config.input_stride
+        if extra.ndim != 3 or extra.shape[0] != self.config.extra_channels or extra.shape[1] % k or extra.shape[2] % k:
+            raise ValueError(f'extra channels {extra.shape} must be ({self.config.extra_channels}, rows, cols) '
+                             f'with rows and cols divisible by {k}')
+        e, rows, cols = extra.shape
+        return extra.reshape(e, rows // k, k, cols // k, k).mean(axis=(2, 4)).astype(np.float16)
+
+    def input_tensor(self, colors: np.ndarray, heights: np.ndarray, extras: np.ndarray | None = None) -> torch.Tensor:
+        """(N, 4 + E, h, w) network input from prepared (N, h, w, 3) colours, (N, h, w) heights, (N, E, h, w) extras.
+
+        `extras` (from `prepare_extra`) are required exactly when the network has extra channels.
+        """
         color = torch.from_numpy(np.ascontiguousarray(colors)).float().permute(0, 3, 1, 2) / 255.0 - 0.5
         height = torch.from_numpy(np.asarray(heights, np.float32)).unsqueeze(1) / self.config.height_scale
-        return torch.cat([color, height], 1)
+        expected = self.config.extra_channels
+        if extras is None:
+            if expected:
+                raise ValueError(f'this network takes {expected} extra input channel(s); none were given')
+            return torch.cat([color, height], 1)
+        extras = np.asarray(extras, np.float32)
+        if extras.shape != (height.shape[0], expected, *height.shape[2:]):
+            raise ValueError(f'this network takes extras of shape {(height.shape[0], expected, *height.shape[2:])}, '
+                             f'got {extras.shape}')
+        return torch.cat([color, height, torch.from_numpy(extras)], 1)
 
     def forward(self, inputs: torch.Tensor, rotations: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
-        """(N, 2, rows, cols) [push, grasp] Q-maps of (N, 4, h, w) inputs at rotation indices (N,).
+        """(N, 2, rows, cols) [push, grasp] Q-maps of (N, 4 + E, h, w) inputs at rotation indices (N,).
 
         `out_size` is the heightmap's (rows, cols); the maps are in the heightmap's own orientation.
         """
@@ -178,7 +213,7 @@ class PushGraspQNet(nn.Module):
         # Pad to the diagonal (rounded up to the trunk stride) so rotating loses nothing.
         side = int(math.ceil(math.hypot(h, w) / (2 * stride))) * 2 * stride
         top, left = (side - h) // 2, (side - w) // 2
-        padded = F.pad(inputs, (left, side - w - left, top, side - h - top))  # (N, 4, side, side)
+        padded = F.pad(inputs, (left, side - w - left, top, side - h - top))  # (N, 4 + E, side, side)
         angles = rotation_angles(rotations, self.config.num_rotations)
         rotated = rotate(padded, angles)
         push_features = self.push_trunk(rotated)  # (N, C, side/stride, side/stride)
@@ -190,10 +225,15 @@ class PushGraspQNet(nn.Module):
         return F.interpolate(q, size=out_size, mode='bilinear', align_corners=False)
 
     @torch.inference_mode()
-    def q_maps(self, color: np.ndarray, height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(push_q, grasp_q), each (num_rotations, rows, cols) float32, for one full-resolution heightmap."""
+    def q_maps(self, color: np.ndarray, height: np.ndarray,
+               extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(push_q, grasp_q), each (num_rotations, rows, cols) float32, for one full-resolution heightmap.
+
+        `extra`: the (E, rows, cols) full-resolution extra channels (e.g. the goal mask) of a network that has them.
+        """
         small_color, small_height = self.prepare(color, height)
-        inputs = self.input_tensor(small_color[None], small_height[None])
+        small_extra = None if extra is None else self.prepare_extra(extra)[None]
+        inputs = self.input_tensor(small_color[None], small_height[None], small_extra)
         n = self.config.num_rotations
         q = self(inputs.expand(n, -1, -1, -1), torch.arange(n), height.shape)  # (n, 2, rows, cols)
         q = q.numpy()
