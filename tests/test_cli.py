@@ -43,7 +43,7 @@ def test_policy_benchmark_reports_decision_time_memory_and_training_speed(tmp_pa
     assert 0 < figures['decision_ms'] < 60_000 and figures['peak_rss_mb'] > 0
     assert figures['train_transitions_per_s'] > 0
     assert 'decision_ms' in capsys.readouterr().out
-    assert set(BENCHMARKS) == {'sim', 'perception', 'policy'}
+    assert set(BENCHMARKS) == {'sim', 'perception', 'policy', 'bags'}
 
 
 def test_launch_refuses_unknown_graphs_and_arguments(capsys):

@@ -24,6 +24,7 @@ BENCHMARKS = {
     'sim': 'primitives and RGB-D frames per second of the embedded simulator',
     'perception': 'milliseconds per 640x480 frame for heightmaps, fusion and point clouds',
     'policy': 'milliseconds per decision and training transitions per second',
+    'bags': 'seconds to read a 1000-transition bag into a replay buffer, and the cost of recording transitions',
 }
 
 
@@ -66,9 +67,14 @@ def run_bench(args: argparse.Namespace) -> int:
     elif args.target == 'perception':
         from pushgrasp_perception.bench import run_perception_benchmark
         figures = run_perception_benchmark(seed=seed)
+    elif args.target == 'bags':
+        from pushgrasp_policy.bench_bags import run_bags_benchmark
+        figures = run_bags_benchmark(seed=seed, transitions=args.bag_transitions,
+                                     trainer_transitions=args.transitions if args.transitions is not None else 10)
     else:  # policy
         from pushgrasp_policy.bench import run_policy_benchmark
-        figures = run_policy_benchmark(seed=seed, decisions=args.decisions, train_transitions=args.transitions)
+        figures = run_policy_benchmark(seed=seed, decisions=args.decisions,
+                                       train_transitions=args.transitions if args.transitions is not None else 40)
     print_figures(figures)
     write_json(args.json, figures)
     return 0
@@ -117,25 +123,42 @@ EVAL_DEFAULT_OBJECTS = 10  # `pushgrasp eval` without --cases or --random: scene
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """`pushgrasp eval`: clear random scenes or test cases with a policy; print and write the benchmark metrics."""
-    from pushgrasp_policy.evaluation import EvaluationConfig, evaluate, expand_cases, format_summary, summarize
-    from pushgrasp_policy.registry import policy_from_spec
+    """`pushgrasp eval`: clear random scenes or test cases with a policy; print and write the benchmark metrics.
+
+    With `--method goal`: pick one goal object per trial (goals file and/or random goals) and report the
+    goal-oriented metrics (pushgrasp_policy.goal_evaluation).
+    """
+    from pushgrasp_policy.evaluation import EvaluationConfig
+    goal = args.method == 'goal'
+    if goal:  # the goal-oriented versions of the same steps
+        from pushgrasp_policy.goal_evaluation import (
+            evaluate_goals as evaluate, expand_goal_cases, format_goal_summary as format_summary,
+            summarize_goals as summarize)
+        from pushgrasp_policy.goal_policy import goal_policy_from_spec as policy_from_spec
+    else:
+        from pushgrasp_policy.evaluation import evaluate, expand_cases, format_summary, summarize
+        from pushgrasp_policy.registry import policy_from_spec
     seed = args.seed if args.seed is not None else 0
-    random = args.random if args.random is not None or args.cases else EVAL_DEFAULT_OBJECTS
+    random = args.random if args.random is not None or args.cases or args.goals else EVAL_DEFAULT_OBJECTS
     try:
         if seed < 0:
             raise ValueError(f'--seed must be non-negative, got {seed}')
         if args.trials < 1:
             raise ValueError(f'--trials must be at least 1, got {args.trials}')
+        if args.goals and not goal:
+            raise ValueError('--goals needs --method goal')
+        if args.cases and goal:
+            raise ValueError('--method goal takes --goals FILE (case-file-name goal-index lines), not --cases')
         config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures)
-        cases = expand_cases(args.cases, random)
+        cases = expand_goal_cases(args.goals, random) if goal else expand_cases(args.cases, random)
         policy_from_spec(args.policy, seed)  # a bad policy is reported here, before any trial runs
     except ValueError as error:
         print(f'pushgrasp eval: {" ".join(str(error).split())}', file=sys.stderr)
         return EXIT_UNAVAILABLE
 
     total = len(cases) * args.trials
-    print(f'evaluating policy {args.policy!r}: {len(cases)} case(s) x {args.trials} trial(s), seed {seed}', flush=True)
+    print(f'evaluating policy {args.policy!r}{" on goals" if goal else ""}: {len(cases)} case(s) x {args.trials} '
+          f'trial(s), seed {seed}', flush=True)
     done = 0
 
     def show(trial: Any) -> None:
@@ -152,8 +175,9 @@ def run_eval(args: argparse.Namespace) -> int:
     summary = summarize(results)
     print(format_summary(summary))
     summary['settings'] = {
-        'policy': args.policy, 'seed': seed, 'trials_per_case': args.trials,
-        'cases': [{'name': name, 'scene': str(scene)} for name, scene in cases],
+        'method': args.method, 'policy': args.policy, 'seed': seed, 'trials_per_case': args.trials,
+        'cases': [{'name': name, 'scene': str(scene.scene), 'goal_line': scene.goal_line} if goal
+                  else {'name': name, 'scene': str(scene)} for name, scene in cases],
         'max_actions': args.max_actions, 'actions_per_object': config.actions_per_object,
         'max_consecutive_failures': config.max_consecutive_failures,
         'pictures': str(config.save_pictures) if config.save_pictures else None,
@@ -266,17 +290,51 @@ def train_progress(every: int) -> Callable[[str], None]:
     return show
 
 
-def run_train(args: argparse.Namespace) -> int:
-    """`pushgrasp train`: online training in the embedded simulator, resumable, logged to a run folder."""
-    from pushgrasp_policy.checkpoint import CheckpointError
+AGENT_DEFAULTS = {'trunk': 'dilated', 'width': 32, 'optimizer': 'adam', 'lr': 1e-4, 'extra_replays': 0,
+                  'grasp_only': False}
+"""The agent options of `pushgrasp train` when neither the command line nor --init-from's checkpoint sets them."""
+
+
+def train_agent_config(args: argparse.Namespace) -> Any:
+    """Return the VPGConfig of `pushgrasp train`.
+
+    Each setting is the option given, else that of --init-from's checkpoint, else AGENT_DEFAULTS'. ValueError (or
+    CheckpointError) when they cannot be used.
+    """
+    from dataclasses import replace
+
+    from pushgrasp_policy.checkpoint import load_checkpoint, resolve_checkpoint
     from pushgrasp_policy.networks import QNetConfig
-    from pushgrasp_policy.trainer import Trainer, TrainConfig
     from pushgrasp_policy.vpg import VPGConfig
+    given = {key: getattr(args, key) for key in AGENT_DEFAULTS if getattr(args, key) is not None}
+    if args.init_from:
+        path = resolve_checkpoint(args.init_from)
+        base = VPGConfig.from_dict(load_checkpoint(path, required=('agent_config', 'network'))['agent_config'])
+        network = base.network
+        if given.get('trunk', network.trunk) != network.trunk or given.get('width', network.width) != network.width:
+            raise ValueError(f'--init-from {args.init_from}: the network is the checkpoint\'s ({network.trunk} trunk, '
+                             f'width {network.width}); leave out --trunk and --width')
+        return replace(base, grasp_only=given.get('grasp_only', base.grasp_only),
+                       optimizer=given.get('optimizer', base.optimizer),
+                       learning_rate=given.get('lr', base.learning_rate),
+                       extra_replays=given.get('extra_replays', base.extra_replays))
+    values = {**AGENT_DEFAULTS, **given}
+    return VPGConfig(network=QNetConfig(trunk=values['trunk'], width=values['width']), grasp_only=values['grasp_only'],
+                     optimizer=values['optimizer'], learning_rate=values['lr'], extra_replays=values['extra_replays'])
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """`pushgrasp train`: online training in the embedded simulator, or offline from bags; resumable, logged to DIR."""
+    from pushgrasp_policy.checkpoint import CheckpointError
+    from pushgrasp_policy.trainer import Trainer, TrainConfig
     seed = args.seed if args.seed is not None else 0
+    if args.from_bag and (args.init_from or args.preload):
+        print('pushgrasp train: --init-from and --preload start an online run; --from-bag trains offline '
+              '(continue online after it with --init-from DIR/checkpoint.pt)', file=sys.stderr)
+        return EXIT_UNAVAILABLE
     try:
-        agent = VPGConfig(network=QNetConfig(trunk=args.trunk, width=args.width), grasp_only=args.grasp_only,
-                          optimizer=args.optimizer, learning_rate=args.lr, extra_replays=args.extra_replays)
-    except ValueError as error:
+        agent = train_agent_config(args)
+    except (ValueError, CheckpointError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
         return EXIT_UNAVAILABLE
     if args.from_bag:
@@ -285,7 +343,9 @@ def run_train(args: argparse.Namespace) -> int:
         config = TrainConfig(seed=seed, transitions=args.transitions, num_objects=args.objects, scene=args.case or '',
                              packed_fraction=args.packed_fraction,
                              checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
-                             eval_trials=args.eval_trials, eval_objects=args.eval_objects, agent=agent)
+                             eval_trials=args.eval_trials, eval_objects=args.eval_objects, agent=agent,
+                             init_from=args.init_from or '',
+                             preload=[str(Path(path).resolve()) for path in args.preload or []])
         trainer = Trainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
@@ -303,26 +363,33 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_train_from_bags(args: argparse.Namespace, agent: Any, seed: int) -> int:
-    """`pushgrasp train --from-bag PATH...`: offline training on the transitions recorded in bags."""
-    from pushgrasp_policy.bags import read_transitions
+    """`pushgrasp train --from-bag PATH...`: offline training on the transitions recorded in bags (resumable)."""
+    from collections import Counter
+
+    from pushgrasp_policy.bags import bag_directories, iter_transitions
     from pushgrasp_policy.offline import OfflineConfig, OfflineTrainer
-    if args.resume:
-        print('pushgrasp train: --resume is not supported with --from-bag', file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    skipped: Counter[str] = Counter()
     try:
-        records, skipped = read_transitions(args.from_bag)
-        skipped_text = ', '.join(f'{count} {reason}' for reason, count in sorted(skipped.items())) or 'none'
-        print(f'read {len(records)} transitions from {len(args.from_bag)} bag(s); skipped {sum(skipped.values())} '
-              f'({skipped_text})')
-        config = OfflineConfig(seed=seed, steps=args.steps, checkpoint_every=args.checkpoint_every, agent=agent)
-        figures = OfflineTrainer(config, args.out, progress=train_progress(1)).run(records)
+        for path in args.from_bag:  # a wrong path is reported before the run folder is made
+            if not Path(path).exists():
+                raise ValueError(f'bag {path} does not exist')
+            bag_directories(path)
+        config = OfflineConfig(seed=seed, steps=args.steps, checkpoint_every=args.checkpoint_every, agent=agent,
+                               bags=[str(Path(path).resolve()) for path in args.from_bag])
+        trainer = OfflineTrainer(config, args.out, resume=args.resume, progress=train_progress(1))
+        # The records are streamed into the replay: only network-resolution heightmaps stay in memory.
+        figures = trainer.run(iter_transitions(args.from_bag, skipped))
     except (ValueError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
-        print(f'\npushgrasp train: interrupted (the last checkpoint is in {args.out})', file=sys.stderr)
+        print(f'\npushgrasp train: interrupted; continue with --resume (from the last checkpoint in {args.out})',
+              file=sys.stderr)
         return 130
-    figures = {'transitions_read': len(records), 'skipped': skipped, **figures}
+    skipped_text = ', '.join(f'{count} {reason}' for reason, count in sorted(skipped.items())) or 'none'
+    print(f'read {figures["transitions"]} transitions from {len(args.from_bag)} bag(s); skipped '
+          f'{sum(skipped.values())} ({skipped_text})')
+    figures = {'transitions_read': figures['transitions'], 'skipped': dict(skipped), **figures}
     print(f'final loss {figures["final_loss"]:.5f} after {figures["steps"]} steps -> {args.out}')
     print_figures(figures)
     write_json(args.json, figures)
@@ -341,6 +408,20 @@ def run_curves(args: argparse.Namespace) -> int:
     plot_curves(curve, args.png, window=args.window)
     print(f'{len(curve)} points of {len(args.runs)} runs -> {args.csv}, {args.png}')
     return 0
+
+
+TRAIN_EXAMPLES = """examples:
+  pushgrasp train --out runs/a
+      online in the simulator; runs/a/experience/ holds every transition as rosbag2 bags
+  pushgrasp train --out runs/a --resume
+      continue after a stop or a crash, exactly as if it had not stopped
+  pushgrasp train --from-bag BAG [BAG ...] --steps 2000 --out runs/off
+      offline from bags recorded from the graph (pushgrasp record) or by a run (runs/a/experience)
+  pushgrasp train --from-bag BAG [BAG ...] --steps 4000 --out runs/off --resume
+      continue the offline run to 4000 steps (with the same bags)
+  pushgrasp train --init-from runs/off/checkpoint.pt --preload BAG [BAG ...] --out runs/b
+      continue online in the simulator from the offline weights, the offline transitions in the replay
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -368,27 +449,42 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--case', metavar='FILE', help='a test-case file (reference format) instead of random objects')
     demo.set_defaults(handler=run_demo)
 
-    train = command('train', 'Train the VPG-style push-grasp policy in the embedded simulator (resumable), '
-                    'or offline from recorded bags (--from-bag).')
+    train = command('train', 'Train the VPG-style push-grasp policy: online in the embedded simulator, offline from '
+                    'recorded bags (--from-bag), or online from where an earlier (e.g. offline) run stopped '
+                    '(--init-from). Every run is resumable (--resume).')
+    train.formatter_class = argparse.RawDescriptionHelpFormatter
+    train.epilog = TRAIN_EXAMPLES
     train.add_argument('--out', default='runs/vpg',
-                       help='run folder: checkpoints, logs, TensorBoard (default runs/vpg)')
+                       help='run folder: checkpoints, logs, TensorBoard; an online run also writes every transition '
+                            'to OUT/experience/ as rosbag2 bags (default runs/vpg)')
     train.add_argument('--transitions', type=int, default=2500, help='transitions to train for (default 2500)')
     train.add_argument('--from-bag', nargs='+', metavar='PATH',
-                       help='train offline on the transitions recorded in these rosbag2 bags, not in the simulator')
+                       help='train offline on the transitions recorded in these rosbag2 bags (bag folders, or '
+                            'folders of bags such as a run\'s experience/), not in the simulator')
     train.add_argument('--steps', type=int, default=1000,
                        help='with --from-bag: learning steps (default 1000)')
+    train.add_argument('--init-from', metavar='CHECKPOINT',
+                       help='online: start from the weights (and optimiser state) of CHECKPOINT, e.g. an offline '
+                            "run's OUT/checkpoint.pt, a policy.pt, or shipped; its network and agent settings are "
+                            'kept unless --grasp-only, --optimizer, --lr or --extra-replays are given')
+    train.add_argument('--preload', nargs='+', metavar='BAG',
+                       help='online: fill the replay with the transitions of these bags before the first action '
+                            '(e.g. the bags an offline run trained on; labelled once by the starting network)')
     train.add_argument('--objects', type=int, default=10, help='random objects per scene (default 10)')
     train.add_argument('--case', metavar='FILE', help='train on this test case instead of random scenes')
     train.add_argument('--packed-fraction', type=float, default=0.0, metavar='P',
                        help='share of episodes that start from a random tightly packed group of blocks instead of '
                             'random drops (default 0)')
-    train.add_argument('--grasp-only', action='store_true', help='the grasping-only baseline: pushes disabled')
-    train.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
-    train.add_argument('--trunk', default='dilated', help='network trunk (dilated, residual)')
-    train.add_argument('--width', type=int, default=32, help='trunk width (default 32)')
-    train.add_argument('--optimizer', default='adam', choices=('adam', 'sgd'), help='optimiser (default adam)')
-    train.add_argument('--lr', type=float, default=1e-4, help='learning rate (default 1e-4)')
-    train.add_argument('--extra-replays', type=int, default=0,
+    train.add_argument('--grasp-only', action='store_true', default=None,
+                       help='the grasping-only baseline: pushes disabled')
+    train.add_argument('--resume', action='store_true',
+                       help='continue the run in --out from its last checkpoint (an offline run: with the same '
+                            '--from-bag bags)')
+    train.add_argument('--trunk', default=None, help='network trunk (dilated, residual; default dilated)')
+    train.add_argument('--width', type=int, default=None, help='trunk width (default 32)')
+    train.add_argument('--optimizer', default=None, choices=('adam', 'sgd'), help='optimiser (default adam)')
+    train.add_argument('--lr', type=float, default=None, help='learning rate (default 1e-4)')
+    train.add_argument('--extra-replays', type=int, default=None,
                        help='surprise-ranked replays per step beyond the reference one (default 0)')
     train.add_argument('--checkpoint-every', type=int, default=100,
                        help='transitions between checkpoints, taken at episode ends (with --from-bag: learning '
@@ -429,8 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('target', choices=sorted(BENCHMARKS), help='what to measure')
     bench.add_argument('--primitives', type=int, default=30, help='sim: primitives to time (default 30)')
     bench.add_argument('--decisions', type=int, default=20, help='policy: decisions to time (default 20)')
-    bench.add_argument('--transitions', type=int, default=40,
-                       help='policy: training transitions to time (default 40)')
+    bench.add_argument('--transitions', type=int, default=None,
+                       help='policy: training transitions to time (default 40); bags: transitions of the training '
+                            'run whose recording is timed (default 10)')
+    bench.add_argument('--bag-transitions', type=int, default=1000,
+                       help='bags: transitions in the bag written and read back (default 1000)')
     bench.add_argument('--soak', type=int, default=0, metavar='N',
                        help='sim: also run N consecutive random scenes and report failures and memory growth')
     bench.set_defaults(handler=run_bench)
@@ -458,6 +557,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "'challenging' names the shipped challenging arrangements")
     cases.add_argument('--random', type=int, metavar='N',
                        help=f'scenes of N random objects (the default, N = {EVAL_DEFAULT_OBJECTS})')
+    evaluation.add_argument('--method', choices=('vpg', 'goal'), default='vpg',
+                            help='vpg: clear the table (default); goal: pick one goal object per trial, reporting '
+                                 'completion, goal grasp success and motion number')
+    evaluation.add_argument('--goals', metavar='FILE',
+                            help="--method goal: goal cases, one 'case-file-name goal-index' line each (with "
+                                 '--random N, also scenes of N random objects with a random goal)')
     evaluation.add_argument('--trials', type=int, default=10, help='trials per case (default 10)')
     evaluation.add_argument('--max-actions', type=int, default=None, metavar='M',
                             help='action budget per trial (default 5 per object)')

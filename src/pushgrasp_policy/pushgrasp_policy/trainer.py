@@ -3,16 +3,24 @@
 """Online self-supervised training of the VPG-style agent in the embedded simulator, in-process.
 
 A run directory holds everything of one training run:
-  checkpoint.pt     the latest training checkpoint (weights, optimiser, replay metadata, RNG states,
-                    counters), written atomically at an episode boundary;
+  checkpoint.pt     the latest training checkpoint (weights, optimiser, replay metadata: actions, rewards,
+                    labels and surprises; RNG states, counters), written atomically at an episode boundary;
   policy.pt         the latest weights alone (what `pushgrasp eval --policy` and the policy node load);
-  replay/NNNNNN.npz the network-resolution heightmap of every transition (written once, atomically);
+  experience/       every transition up to the last checkpoint as a pushgrasp_interfaces/msg/Transition
+                    message, in rosbag2 bags (pushgrasp_policy.experience): the replay's heightmaps are
+                    rebuilt from them on resume, and `pushgrasp train --from-bag RUN/experience` trains on them;
   transitions.csv   one line per transition (action, reward, label, running grasp success, ...);
   evaluations.csv   periodic greedy evaluations;
   tensorboard/      TensorBoard scalars;
   config.json       the settings of the run.
 `--resume` continues from checkpoint.pt exactly: the same scenes, the same random draws, the same
-next action as a run that was never stopped. Transitions after the last checkpoint are done again.
+next action as a run that was never stopped. Transitions after the last checkpoint are done again (and
+written to experience/ again, not twice). Runs of earlier versions kept the replay's heightmaps in
+replay/NNNNNN.npz; resuming such a run still reads them.
+
+A run may start from the weights (and optimiser state) of another checkpoint, e.g. of an offline run
+(`init_from`), and with its replay preloaded with the transitions of bags (`preload`), labelled once by
+the starting network as the offline trainer labels them; a resumed run reads those bags again.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +42,12 @@ import torch
 
 from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_policy.bags import BagTransition, iter_transitions
 from pushgrasp_policy.change import changed_cells, workspace_empty
-from pushgrasp_policy.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from pushgrasp_policy.checkpoint import (CheckpointError, atomic_write_bytes, load_checkpoint, resolve_checkpoint,
+                                         save_checkpoint)
 from pushgrasp_policy.evaluation import evaluate, heightmap_of, summarize
+from pushgrasp_policy.experience import ExperienceLog, build_replay, read_experience, restore_heightmaps
 from pushgrasp_policy.replay import SurpriseReplay, Transition
 from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy
 from pushgrasp_sim.env import PushGraspEnv, SimConfig
@@ -71,6 +83,11 @@ class TrainConfig:
     success_window: int = 100
     """Grasp attempts in the running grasp success."""
     agent: VPGConfig = field(default_factory=VPGConfig)
+    init_from: str = ''
+    """A checkpoint (path or shipped name) whose weights, and optimiser state when it has one for the same
+    optimiser, a new run starts from (an offline run's checkpoint.pt, for instance); ignored on resume."""
+    preload: list[str] = field(default_factory=list)
+    """rosbag2 bags (or folders of bags) whose transitions fill the replay before the first action."""
 
     def to_dict(self) -> dict:
         """Plain values (config.json)."""
@@ -113,7 +130,6 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / 'replay').mkdir(exist_ok=True)
         torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
         self.agent = VPGAgent(config.agent, config.seed)
         self.replay = SurpriseReplay(config.agent.replay_power)
@@ -122,11 +138,16 @@ class Trainer:
         self.episode = 0
         self.grasp_window: deque[bool] = deque(maxlen=config.success_window)
         self.elapsed = 0.0
+        self.preloaded = 0
+        """Replay entries that came from `config.preload` (the run's own transitions follow them)."""
         checkpoint = self.run_dir / 'checkpoint.pt'
         if resume and checkpoint.exists():
             self._restore(checkpoint)
-        elif resume:
-            self.progress(f'no checkpoint in {self.run_dir}; starting a new run')
+        else:
+            if resume:
+                self.progress(f'no checkpoint in {self.run_dir}; starting a new run')
+            self._initialize()
+        self.experience = ExperienceLog(self.run_dir / 'experience', self.transition)
         (self.run_dir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
         self.log = RunLog(self.run_dir / 'transitions.csv', TRANSITION_FIELDS, keep_rows=self.transition)
         from torch.utils.tensorboard import SummaryWriter  # tensorboard is heavy; only training needs it
@@ -140,7 +161,7 @@ class Trainer:
         started = time.monotonic() - self.elapsed
         last_checkpoint = self.transition
         heightmap, q = self._reset()
-        no_change = 0
+        no_change = step_in_episode = 0
         try:
             while self.transition < cfg.transitions:
                 epsilon = agent.epsilon(self.transition)
@@ -163,7 +184,11 @@ class Trainer:
                 color, height = agent.net.prepare(heightmap.color, heightmap.height)
                 index = self.replay.add(Transition(color, height, primitive.type, primitive.rotation_index,
                                                    primitive.row, primitive.col, reward, label))
-                self._save_replay_heightmap(index, color, height)
+                self.experience.write(episode_id=self.episode, step_id=step_in_episode, state=heightmap,
+                                      primitive=primitive, reward=reward, next_state=next_heightmap,
+                                      grasp_success=info.grasp_success, scene_changed=changed,
+                                      episode_done=episode_over or self.transition + 1 >= cfg.transitions)
+                step_in_episode += 1
                 batch = [index] + agent.replay_indices(self.replay, index, self.rng)
                 predictions, loss = agent.learn([self.replay.transitions[i] for i in batch], heightmap.shape)
                 for i, predicted in zip(batch, predictions, strict=True):
@@ -179,7 +204,7 @@ class Trainer:
                     self._evaluate()
                 if episode_over:
                     self.episode += 1
-                    no_change = 0
+                    no_change = step_in_episode = 0
                     if self.transition - last_checkpoint >= cfg.checkpoint_every:
                         self.save()
                         last_checkpoint = self.transition
@@ -190,6 +215,7 @@ class Trainer:
             self.episode += 1  # the budget ends the episode
             self.save()
         finally:
+            self.experience.close()
             self.log.close()
             self.board.close()
             self.env.close()
@@ -217,11 +243,6 @@ class Trainer:
 
     def _success_rate(self) -> float:
         return float(np.mean(self.grasp_window)) if self.grasp_window else 0.0
-
-    def _save_replay_heightmap(self, index: int, color: np.ndarray, height: np.ndarray) -> None:
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, color=color, height=height)
-        atomic_write_bytes(self.run_dir / 'replay' / f'{index:06d}.npz', buffer.getvalue())
 
     def _record(self, decision, primitive, epsilon, cells, info, reward, label, loss) -> None:
         rate = self._success_rate()
@@ -267,20 +288,59 @@ class Trainer:
 
     # --- checkpoints ----------------------------------------------------------------------------------
     def save(self) -> None:
-        """Write checkpoint.pt (everything to resume) and policy.pt (weights only), atomically."""
+        """Publish the experience so far, then write checkpoint.pt (everything to resume) and policy.pt, atomically.
+
+        The experience goes first: a crash between the two leaves experience the next start cuts back (see
+        pushgrasp_policy.experience), never a checkpoint whose transitions are missing from the bag.
+        """
+        self.experience.commit()
         state = self.agent.state()
         save_checkpoint(self.run_dir / 'checkpoint.pt', {
             **state, 'train_config': self.config.to_dict(),
             'replay': {k: torch.from_numpy(v) for k, v in self.replay.metadata().items()},
             'numpy_rng': json.dumps(self.rng.bit_generator.state), 'torch_rng': torch.get_rng_state(),
             'counters': {'transition': self.transition, 'episode': self.episode, 'elapsed': self.elapsed,
-                         'grasp_window': [bool(x) for x in self.grasp_window]}})
+                         'grasp_window': [bool(x) for x in self.grasp_window], 'preloaded': self.preloaded}})
         save_checkpoint(self.run_dir / 'policy.pt', {
             'network_config': state['network_config'], 'agent_config': state['agent_config'],
             'network': state['network'], 'trained_transitions': self.transition})
 
+    def _initialize(self) -> None:
+        """Start a new run from `config.init_from`'s weights and with `config.preload` in the replay, when given."""
+        cfg = self.config
+        if cfg.init_from:
+            path = resolve_checkpoint(cfg.init_from)
+            payload = load_checkpoint(path, required=('network',))
+            # An optimiser state is only meaningful to the same kind of optimiser.
+            with_optimizer = ('optimizer' in payload
+                              and payload.get('agent_config', {}).get('optimizer') == cfg.agent.optimizer)
+            self.agent.load_state(payload, with_optimizer=with_optimizer)
+            for group in self.agent.optimizer.param_groups:
+                group['lr'] = cfg.agent.learning_rate  # the loaded state carries the earlier run's rate
+            self.progress(f'starting from the weights{" and optimiser state" if with_optimizer else ""} of {path}')
+        if cfg.preload:
+            expected = SimConfig(default_num_objects=cfg.num_objects).workspace.shape
+            records = self._preload_records(expected)
+            self.replay = build_replay(self.agent, records)
+            self.preloaded = len(self.replay)
+            if not self.preloaded:
+                raise ValueError(f'the bags to preload hold no transition to train on: {", ".join(cfg.preload)}')
+            self.progress(f'replay preloaded with {self.preloaded} transitions from {len(cfg.preload)} bag(s)')
+
+    def _preload_records(self, shape: tuple[int, int]) -> Iterator[BagTransition]:
+        """Yield the records of `config.preload`; ValueError for one whose heightmap is not `shape`."""
+        for record in iter_transitions(self.config.preload):
+            if record.height_before.shape != shape:
+                raise ValueError(f'the bags to preload hold {record.height_before.shape[0]}x'
+                                 f'{record.height_before.shape[1]} heightmaps; this simulator makes '
+                                 f'{shape[0]}x{shape[1]}')
+            yield record
+
     def _restore(self, path: Path) -> None:
         payload = load_checkpoint(path, required=('network', 'optimizer', 'replay', 'numpy_rng', 'counters'))
+        if 'offline_config' in payload:
+            raise CheckpointError(f'{path} is the checkpoint of an offline run (pushgrasp train --from-bag): continue '
+                                  'it with --from-bag ... --resume, or start an online run from it with --init-from')
         self.agent.load_state(payload)
         counters = payload['counters']
         self.transition, self.episode = int(counters['transition']), int(counters['episode'])
@@ -288,10 +348,28 @@ class Trainer:
         self.grasp_window.extend(counters['grasp_window'])
         self.rng.bit_generator.state = json.loads(payload['numpy_rng'])
         torch.set_rng_state(payload['torch_rng'])
+        self.preloaded = int(counters.get('preloaded', 0))
         metadata = {k: v.numpy() for k, v in payload['replay'].items()}
         heightmaps = []
+        if self.preloaded:
+            records = islice(iter_transitions(self.config.preload), self.preloaded + 1)  # one more: too many?
+            heightmaps = restore_heightmaps(self.agent, records, metadata, 'the bags to preload')
+            if len(heightmaps) != self.preloaded:
+                raise ValueError(f'the bags to preload hold {len(heightmaps)} transitions; the run was started with '
+                                 f'{self.preloaded}')
+        own = read_experience(self.run_dir / 'experience', self.transition, self.agent, metadata, self.preloaded)
         for i in range(self.transition):
-            with np.load(self.run_dir / 'replay' / f'{i:06d}.npz') as saved:
-                heightmaps.append((saved['color'], saved['height']))
+            if i not in own:
+                own[i] = self._legacy_replay_heightmap(i)
+            heightmaps.append(own[i])
         self.replay = SurpriseReplay.from_metadata(metadata, heightmaps, self.config.agent.replay_power)
         self.progress(f'resumed {self.run_dir} at transition {self.transition}, episode {self.episode}')
+
+    def _legacy_replay_heightmap(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the replay heightmap of transition `index` from replay/NNNNNN.npz (runs of earlier versions)."""
+        path = self.run_dir / 'replay' / f'{index:06d}.npz'
+        if not path.exists():
+            raise CheckpointError(f'transition {index} of {self.run_dir} is in neither experience/ nor replay/: '
+                                  'the run cannot be resumed exactly')
+        with np.load(path) as saved:
+            return saved['color'], saved['height']

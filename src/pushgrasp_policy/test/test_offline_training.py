@@ -166,3 +166,42 @@ def test_the_cli_trains_from_a_bag(tmp_path):
     bad = subprocess.run([shutil.which('pushgrasp'), 'train', '--from-bag', str(tmp_path / 'missing'), '--out',
                           str(tmp_path / 'run2')], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and 'does not exist' in bad.stderr
+
+
+def step_rows(run_dir) -> list[dict]:
+    """steps.csv of an offline run without its wall times."""
+    with open(run_dir / 'steps.csv', newline='') as log:
+        return [{k: v for k, v in row.items() if k != 'wall_time_s'} for row in csv.DictReader(log)]
+
+
+def test_an_offline_run_resumes_exactly_from_its_checkpoint(tmp_path):
+    write_bag(tmp_path / 'bag', good)
+    records, _ = read_transitions([tmp_path / 'bag'])
+    quiet = {'progress': lambda line: None}
+    OfflineTrainer(OfflineConfig(seed=3, steps=6, checkpoint_every=2, agent=AGENT), tmp_path / 'reference',
+                   **quiet).run(records)
+
+    stopped = tmp_path / 'stopped'
+    OfflineTrainer(OfflineConfig(seed=3, steps=4, checkpoint_every=2, agent=AGENT), stopped, **quiet).run(records)
+    with open(stopped / 'steps.csv', 'a') as log:  # a step logged after the last checkpoint, then killed
+        log.write('5,0,push,0.5,0.5,0.1,0.1,1.0\n')
+    resumed = OfflineTrainer(OfflineConfig(seed=3, steps=6, checkpoint_every=2, agent=AGENT), stopped, resume=True,
+                             **quiet)
+    figures = resumed.run(records)
+    assert figures['steps'] == 6
+    assert step_rows(stopped) == step_rows(tmp_path / 'reference')  # the same draws, labels, predictions, losses
+    reference = load_checkpoint(tmp_path / 'reference' / 'policy.pt')['network']
+    for name, tensor in load_checkpoint(stopped / 'policy.pt')['network'].items():
+        assert torch.equal(tensor, reference[name]), name
+
+    other = tmp_path / 'other'  # a resume with other bags is refused
+    write_bag(other, lambda store, rng: good(store, rng)[::-1])
+    others, _ = read_transitions([other])
+    with pytest.raises(ValueError, match='differs from the transitions the checkpoint was trained on'):
+        OfflineTrainer(OfflineConfig(seed=3, steps=8, agent=AGENT), stopped, resume=True, **quiet).run(others)
+
+    run = subprocess.run([shutil.which('pushgrasp'), 'train', '--from-bag', str(tmp_path / 'bag'), '--steps', '7',
+                          '--width', '4', '--lr', '1e-3', '--seed', '3', '--out', str(stopped), '--resume'],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f'resumed {stopped} at step 6' in run.stderr and 'steps: 7' in run.stdout

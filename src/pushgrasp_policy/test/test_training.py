@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
+from pushgrasp_policy.bags import read_transitions
 from pushgrasp_policy.checkpoint import load_checkpoint
 from pushgrasp_policy.decision import grasp_mask
 from pushgrasp_policy.networks import QNetConfig
@@ -122,6 +123,11 @@ def test_resume_after_a_kill_continues_exactly_like_an_uninterrupted_run(tmp_pat
     resumed_weights = load_checkpoint(killed / 'policy.pt')['network']
     for name, tensor in reference_weights.items():
         assert (tensor == resumed_weights[name]).all(), name
+    # The experience bag holds every transition once and in order, though those after the checkpoint were redone.
+    records, skipped = read_transitions([killed / 'experience'])
+    assert skipped == {}
+    assert [(r.primitive.name.lower(), str(r.rotation), str(r.row), str(r.col), r.reward) for r in records] == [
+        (row['primitive'], row['rotation'], row['row'], row['col'], float(row['reward'])) for row in expected]
 
 
 def test_resume_of_a_run_with_another_network_is_refused(tmp_path):
