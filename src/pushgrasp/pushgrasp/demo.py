@@ -9,6 +9,10 @@ row failed. This process only starts the episode (`task/run_episode`) and reads 
 the Transitions, the policy node's picture of every choice (`q_maps/chosen`), the camera, and the episode's
 metrics (`task/episode`). The report folder gets `metrics.json` (the task node's episode metrics), the Q-map
 picture of every step, an animated GIF of the camera with the chosen actions drawn on it, and the graph's log.
+
+Goal mode (`DemoConfig.goal`, `pushgrasp demo --goal red`): the task node picks the one object of that colour
+instead of clearing the table (the graph's `goal` argument), and the report says whether it was picked and in how
+many motions (the metrics' goal_picked and motion_number).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pushgrasp.graph import build_graph
 from pushgrasp.ros.episode_client import EpisodeClient
 from pushgrasp.ros.task_node import EPISODE_QOS, EPISODE_TOPIC, TRANSITION_QOS, TRANSITIONS_TOPIC
 from pushgrasp.runner import GraphRunner
+from pushgrasp.task import ColorGoal
 from pushgrasp_control.ros.conversions import msg_to_primitive
 from pushgrasp_perception.ros.conversions import msg_to_heightmap, msg_to_image, stamp_to_ns
 from pushgrasp_policy.ros.policy_node import CHOSEN_Q_TOPIC, VISUALIZATION_QOS
@@ -60,6 +65,10 @@ class DemoConfig:
     checkpoint: str = ''
     test_case: str = ''
     """A test-case file (reference format) instead of `num_objects` random blocks."""
+    goal: str = ''
+    """Goal mode: the colour of the one object to pick (a colour name such as 'red', or 'R,G,B'); empty: clear."""
+    goal_checkpoint: str = ''
+    """Goal mode: the policy node's goal policy (empty: the `policy` used greedily on the goal)."""
 
 
 @dataclass
@@ -130,13 +139,23 @@ class DemoClient(EpisodeClient):
 
 
 def run_demo(config: DemoConfig) -> dict[str, Any]:
-    """Run the demo; returns (and writes to OUT/metrics.json) its figures."""
+    """Run the demo; returns (and writes to OUT/metrics.json) its figures.
+
+    Raises RuntimeError with the reason when the graph fails, or for a goal colour that is not one.
+    """
+    goal = None
+    if config.goal.strip():
+        try:
+            goal = ColorGoal(config.goal)
+        except ValueError as error:
+            raise RuntimeError(f'goal: {error}') from None
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     graph = build_graph('sim', seed=config.seed, num_objects=config.num_objects, policy=config.policy,
                         checkpoint=config.checkpoint, test_case_file=str(Path(config.test_case).resolve())
                         if config.test_case else '', autostart=False, episodes=1, max_actions=config.max_actions,
-                        max_consecutive_failures=config.max_consecutive_failures)
+                        max_consecutive_failures=config.max_consecutive_failures,
+                        goal=goal.color if goal is not None else '', goal_checkpoint=config.goal_checkpoint)
     log_path = out / 'graph.log'
     frames: list[np.ndarray] = []
     pictures: dict[int, str] = {}
@@ -150,7 +169,8 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
             names = ', '.join(n.spec.name for n in runner.nodes)
             print(f'pushgrasp demo: started {len(runner.nodes)} nodes ({names}); log in {log_path}')
             client.start_episodes(runner, STARTUP_TIMEOUT_S, log_path)
-            print(f'pushgrasp demo: the task node clears the table with the {config.policy} policy')
+            aim = f'picks {goal.describe()}' if goal is not None else 'clears the table'
+            print(f'pushgrasp demo: the task node {aim} with the {config.policy} policy')
             last_progress = time.monotonic()
             while client.metrics is None:
                 count = len(client.transitions)
@@ -183,8 +203,15 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
                'demo_wall_time_s': round(time.monotonic() - started, 1)}
     (out / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
     total = metrics['objects_total'] if metrics['objects_total'] is not None else '?'
-    print(f'pushgrasp demo: picked {metrics["objects_picked"]} of {total} objects in {metrics["actions"]} actions '
-          f'({metrics["reason"]}; {metrics["demo_wall_time_s"]:.0f} s); report in {out}/')
+    took = f'{metrics["reason"]}; {metrics["demo_wall_time_s"]:.0f} s'
+    if goal is not None:
+        motions = metrics['motion_number']
+        outcome = f'picked in {motions} motion{"" if motions == 1 else "s"}' if metrics['goal_picked'] else 'NOT picked'
+        print(f'pushgrasp demo: {goal.describe()} was {outcome} ({metrics["actions"]} actions, '
+              f'{metrics["other_picked"]} other objects picked; {took}); report in {out}/')
+    else:
+        print(f'pushgrasp demo: picked {metrics["objects_picked"]} of {total} objects in {metrics["actions"]} '
+              f'actions ({took}); report in {out}/')
     return metrics
 
 

@@ -109,6 +109,12 @@ RECORD_ARGUMENTS = (
     Argument('bag_storage', 'mcap', 'Storage of the bag: mcap, or sqlite3 (survives a SIGKILL as it is).'),
     Argument('record_camera', False, 'Also record the simulated camera topics (large).'),
 )
+GOAL_ARGUMENTS = (
+    Argument('goal', '', 'Goal mode: the colour of the one object the task node picks, a colour name (red, blue, '
+                         'green, ...) or "R,G,B" in 0..255; empty: clear the whole table.'),
+    Argument('goal_checkpoint', '', 'Goal policy of the policy node: a goal-conditioned checkpoint, or a policy spec '
+                                    "used greedily on the goal; empty: the graph's policy used greedily on the goal."),
+)
 MAX_FAILURES = Argument('max_consecutive_failures', 10, 'An episode ends after this many failed actions in a row.')
 LEARNING_ARGUMENTS = (
     Argument('learning', False, 'On-robot learning: the vpg policy learns from every transition (switchable at run '
@@ -136,13 +142,14 @@ def perception_node(values: dict[str, Any], camera_topics: dict[str, str]) -> No
                     parameters={**topics, 'calibration_file': values.get('calibration_file', '')})
 
 
-def policy_node(values: dict[str, Any]) -> NodeSpec:
+def policy_node(values: dict[str, Any], extra: dict[str, Any] | None = None) -> NodeSpec:
     """The policy node serving SelectPrimitive (and learning on the robot, in graphs with LEARNING_ARGUMENTS)."""
     learning = {a.name: values[a.name] for a in LEARNING_ARGUMENTS if a.name in values}
+    goal = {'goal_checkpoint': values['goal_checkpoint']} if 'goal_checkpoint' in values else {}
     return NodeSpec('pushgrasp_policy', 'policy_node', 'policy', 'pushgrasp_policy.ros.policy_node:PolicyNode',
                     parameter_files=('policy.yaml',),
                     parameters={'policy': values['policy'], 'checkpoint': values['checkpoint'],
-                                'seed': values['seed'], **learning})
+                                'seed': values['seed'], **learning, **goal, **(extra or {})})
 
 
 def control_node(backend: str, extra: dict[str, Any] | None = None) -> NodeSpec:
@@ -158,7 +165,7 @@ def task_node(values: dict[str, Any], extra: dict[str, Any] | None = None) -> No
                     parameters={'autostart': values['autostart'], 'episodes': values['episodes'],
                                 'max_actions': values['max_actions'],
                                 'max_consecutive_failures': values['max_consecutive_failures'],
-                                'seed': values['seed'], **(extra or {})})
+                                'seed': values['seed'], 'goal_color': values['goal'], **(extra or {})})
 
 
 def recorder_node(values: dict[str, Any]) -> NodeSpec:
@@ -214,7 +221,9 @@ def build_sim(values: dict[str, Any]) -> Graph:
     # Between episodes the task node resets the scene the same way: the same number of objects or test case.
     task = task_node(values, {'scene_num_objects': values['num_objects'],
                               'scene_test_case_file': values['test_case_file']})
-    nodes = [bridge, perception, policy_node(values), control_node('sim'), task]
+    # The simulator knows which object each heightmap cell shows: the policy node serves GOAL_ID goals with it.
+    policy = policy_node(values, {'object_labels_topic': 'sim/object_labels'})
+    nodes = [bridge, perception, policy, control_node('sim'), task]
     if values['record']:
         nodes.append(recorder_node(values))
     return Graph('sim', SIM.description, with_rviz(nodes, values))
@@ -267,12 +276,12 @@ REAL = GraphDefinition(
      Argument('backend', 'ur_rtde', 'Robot backend: ur_rtde or moveit.'),
      Argument('robot_ip', '192.168.1.10', 'IP address of the UR controller.'),
      TCP_OFFSET,
-     *camera_arguments(REALSENSE_TOPICS), *task_arguments(autostart=False), *LEARNING_ARGUMENTS),
+     *camera_arguments(REALSENSE_TOPICS), *task_arguments(autostart=False), *LEARNING_ARGUMENTS, *GOAL_ARGUMENTS),
     build_real)
 HSR = GraphDefinition(
     'hsr', 'A Toyota HSR through MoveIt with its head RGB-D camera.',
     (SEED, POLICY, CHECKPOINT, USE_RVIZ, TCP_OFFSET, *camera_arguments(HSR_HEAD_CAMERA_TOPICS),
-     *task_arguments(autostart=False), *LEARNING_ARGUMENTS),
+     *task_arguments(autostart=False), *LEARNING_ARGUMENTS, *GOAL_ARGUMENTS),
     build_hsr)
 
 SIM = GraphDefinition(
@@ -282,7 +291,7 @@ SIM = GraphDefinition(
      Argument('num_objects', 10, 'Random objects in the first scene.'),
      Argument('test_case_file', '', 'A test-case file (reference format) for the first scene instead.'),
      Argument('depth_encoding', '32FC1', 'Simulated depth images: 32FC1 metres or 16UC1 millimetres.'),
-     *task_arguments(autostart=True), *RECORD_ARGUMENTS, *LEARNING_ARGUMENTS),
+     *task_arguments(autostart=True), *RECORD_ARGUMENTS, *LEARNING_ARGUMENTS, *GOAL_ARGUMENTS),
     build_sim)
 
 GRAPHS: dict[str, GraphDefinition] = {g.name: g for g in (SIM, MOCK, REAL, HSR)}

@@ -22,6 +22,23 @@ workspace are exact. Without one (a real robot) N is unknown: every successful g
 workspace counts as clear when the heightmap shows nothing (`workspace_empty`), and the metrics report
 `objects_total`, `num_objects`, `completed` and `action_efficiency` as null.
 
+Goal mode (an Episode with a `ColorGoal`): the episode is about ONE object, named by its colour as the real robot
+names it (SelectPrimitive's GOAL_COLOR), and is scored like a goal-oriented benchmark trial
+(`pushgrasp_policy.goal_evaluation`: GoalTrialResult, its end reasons). The goal is looked for in every heightmap
+the task node sees, with the colour segmentation the policy node uses (`pushgrasp_perception.goal_mask.color_mask`),
+and the rules, on the real robot and in the simulator alike, are:
+
+- the goal is not seen in the first heightmap: GOAL_ABSENT, no action is taken;
+- the goal is no longer seen after a successful grasp: the grasp took it, GOAL_PICKED (the episode is
+  completed; its motion number is the number of actions);
+- the goal is no longer seen and no successful grasp happened since it was last seen: GOAL_LOST (pushed out of
+  the workspace, knocked off, or hidden under another object);
+- a successful grasp after which the goal is still seen took another object (`other_picked`), and the episode
+  goes on;
+- otherwise the usual rules: failures in a row, the action budget, an empty workspace.
+
+When several objects share the goal colour the episode ends when none of that colour is seen any more.
+
 Plain Python: no ROS.
 """
 
@@ -35,8 +52,11 @@ from typing import Any
 import numpy as np
 
 from pushgrasp_control.primitives import Primitive, PrimitiveType
+from pushgrasp_perception.goal_mask import color_mask, parse_goal_color
+from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import CHANGE_CELLS
 from pushgrasp_policy.evaluation import EMPTY_SCENE, EvaluationConfig, StepRecord, TrialResult, count_action, end_reason
+from pushgrasp_policy.goal_evaluation import GOAL_ABSENT, GOAL_LOST, GOAL_PICKED, GoalTrialResult
 
 GRASP_REWARD = 1.0
 """Reward of a successful grasp (the reference method's, as in pushgrasp_interfaces/Transition)."""
@@ -44,6 +64,30 @@ PUSH_REWARD = 0.5
 """Reward of a push that changed the scene."""
 NO_PRIMITIVE = 'none'
 """StepRecord.primitive of an attempt on which the policy chose nothing."""
+
+
+@dataclass(frozen=True)
+class ColorGoal:
+    """The goal of a goal-mode episode: the object of one colour (SelectPrimitive's GOAL_COLOR)."""
+
+    color: str
+    """A palette colour name ('red') or 'R,G,B' in 0..255."""
+    tolerance: float = 0.0
+    """Largest colour distance (0..255) counted as the goal; 0: the segmentation's default."""
+
+    def __post_init__(self) -> None:
+        """Check the colour now: GoalError (a ValueError) naming the known colours for an unknown one."""
+        parse_goal_color(self.color)
+        if not self.tolerance >= 0:
+            raise ValueError(f'goal colour tolerance must be >= 0 (0: the default), got {self.tolerance}')
+
+    def describe(self) -> str:
+        """Return the goal in words, for logs."""
+        return f'the {self.color.strip()} object'
+
+    def visible(self, heightmap: Heightmap) -> bool:
+        """Whether `heightmap` shows the goal (the policy node's colour segmentation finds any cell of it)."""
+        return bool(color_mask(heightmap, self.color, self.tolerance).any())
 
 
 @dataclass
@@ -64,6 +108,9 @@ class ActionOutcome:
     """Simulator ids of the objects inside the workspace after the action; None when not known."""
     workspace_empty: bool | None = None
     """The heightmap after the action shows an empty workspace; None without a heightmap after it."""
+    goal_visible: bool | None = None
+    """Goal mode: the heightmap after the action shows the goal (`Episode.goal_visible_in`); None without a
+    heightmap after it, or without a goal."""
     error: str = ''
     """Why the action could not be chosen or executed, empty when it ran."""
     explore: bool = False
@@ -91,6 +138,8 @@ class TaskStep(StepRecord):
     execution_s: float = 0.0
     """Time the control node took to execute it, seconds."""
     execute_feedback: list[str] = field(default_factory=list)
+    goal_visible: bool | None = None
+    """Goal mode: the goal was seen in the heightmap after the action (None: not known, or no goal)."""
 
 
 def outcome_reward(kind: str, grasp_success: bool, changed: bool) -> float:
@@ -106,7 +155,7 @@ class Episode:
     """The running score of one episode; `record` every attempted action, read `metrics` at the end."""
 
     def __init__(self, episode_id: int, seed: int, rules: EvaluationConfig, initial_objects: set[int] | None,
-                 case: str = '') -> None:
+                 case: str = '', goal: ColorGoal | None = None) -> None:
         """Start scoring an episode.
 
         Args:
@@ -117,6 +166,7 @@ class Episode:
             initial_objects: simulator ids of the objects inside the workspace at the start; None when the
                 objects cannot be counted.
             case: a name of the scene for the result (e.g. the test-case file).
+            goal: goal mode: the one object to pick (see the module docstring); None: clear the workspace.
         """
         if initial_objects is None and rules.max_actions is None:
             raise ValueError('without a count of the objects the action budget (max_actions) must be given')
@@ -124,7 +174,12 @@ class Episode:
         self.rules = rules
         self.initial = frozenset(initial_objects) if initial_objects is not None else None
         self._inside = set(self.initial or ())
-        self.result = TrialResult(case=case, seed=int(seed), num_objects=len(self.initial or ()))
+        self.goal = goal
+        num_objects = len(self.initial or ())
+        self.result: TrialResult = TrialResult(case=case, seed=int(seed), num_objects=num_objects) if goal is None \
+            else GoalTrialResult(case=case, seed=int(seed), num_objects=num_objects, goal_color=goal.color.strip())
+        self._grasp_unseen = False
+        """Goal mode: a successful grasp happened since the goal was last seen (it may have taken the goal)."""
         self.budget = rules.action_budget(self.result.num_objects)
         self.failures = 0
         """Failed actions in a row so far."""
@@ -149,19 +204,59 @@ class Episode:
         """Actions attempted so far."""
         return self.result.actions
 
-    def start_on_heightmap(self, empty: bool) -> None:
-        """Note what the first heightmap shows; without a simulator an empty workspace ends the episode."""
+    @property
+    def goal_picked(self) -> bool | None:
+        """Goal mode: whether a grasp took the goal; None without a goal."""
+        if self.goal is None:
+            return None
+        return self.result.goal_grasps > 0
+
+    def goal_visible_in(self, heightmap: Heightmap) -> bool | None:
+        """Goal mode: whether `heightmap` shows the goal; None without a goal."""
+        return self.goal.visible(heightmap) if self.goal is not None else None
+
+    def start_on_heightmap(self, empty: bool, goal_visible: bool | None = None) -> None:
+        """Note what the first heightmap shows.
+
+        Without a simulator an empty workspace ends the episode (EMPTY_SCENE); in goal mode a first heightmap
+        without the goal (`goal_visible` False) ends it too (GOAL_ABSENT).
+        """
         if not self.objects_known and empty and not self.done:
             self.objects_remaining = 0
             self.end(EMPTY_SCENE)
+        if goal_visible is not None:
+            self.observe_goal(goal_visible)
+
+    def observe_goal(self, visible: bool) -> None:
+        """Goal mode: note whether the newest heightmap shows the goal; end the episode when it is gone.
+
+        Gone before any action: GOAL_ABSENT; gone after a successful grasp since it was last seen: GOAL_PICKED
+        (counted as the goal's grasp); gone otherwise: GOAL_LOST. Without a goal, or once ended, nothing happens.
+        """
+        if self.goal is None or self.done:
+            return
+        if visible:
+            self._grasp_unseen = False
+        elif self.actions == 0:
+            self.end(f'{GOAL_ABSENT}: {self.goal.describe()} is not seen in the workspace')
+        elif self._grasp_unseen:
+            self.result.goal_grasps += 1
+            self.end(GOAL_PICKED)
+        else:
+            self.end(f'{GOAL_LOST}: {self.goal.describe()} is no longer seen, and no grasp took it (pushed out of '
+                     'the workspace, or hidden)')
 
     def end(self, reason: str) -> None:
         """End the episode for `reason` (one of evaluation's end reasons, possibly with ': detail')."""
         if self.done:
             return
         self.result.reason = reason
-        self.result.completed = self.objects_known and self.result.num_objects > 0 and \
-            self.result.picked == self.result.num_objects
+        if self.goal is not None:
+            self.result.completed = self.result.goal_grasps > 0
+            self.result.other_picked = max(self.result.picked - self.result.goal_grasps, 0)
+        else:
+            self.result.completed = self.objects_known and self.result.num_objects > 0 and \
+                self.result.picked == self.result.num_objects
         self._ended = time.monotonic()
 
     def record(self, outcome: ActionOutcome) -> TaskStep:
@@ -207,9 +302,18 @@ class Episode:
             description=primitive.describe() if primitive is not None else f'no primitive: {outcome.error}',
             explore=outcome.explore, reward=outcome_reward(kind, grasp_success, changed),
             changed_cells=outcome.changed_cells, decision_ms=float(outcome.decision_ms),
-            execution_s=float(outcome.execution_s), execute_feedback=list(outcome.execute_feedback))
+            execution_s=float(outcome.execution_s), execute_feedback=list(outcome.execute_feedback),
+            goal_visible=outcome.goal_visible if self.goal is not None else None)
         result.steps.append(step)
 
+        # Goal mode: the goal's rules come first (a grasp that took the goal ends the episode as picked, even
+        # when it also emptied the workspace).
+        if self.goal is not None:
+            self._grasp_unseen = self._grasp_unseen or grasp_success
+            if outcome.goal_visible is not None:
+                self.observe_goal(outcome.goal_visible)
+            if self.done:
+                return step
         reason = end_reason(result, remaining, self.failures, self.rules.max_consecutive_failures, self.budget,
                             objects_known=self.objects_known)
         if reason:
@@ -225,6 +329,8 @@ class Episode:
         else:
             outcome = 'scene changed' if step.scene_changed else 'nothing changed'
         left = f'{step.objects_remaining} left' if step.objects_remaining is not None else 'objects left unknown'
+        if step.goal_visible is not None:
+            left += '; goal still seen' if step.goal_visible else '; goal gone'
         head = f'episode {self.episode_id}, action {step.step + 1}/{self.budget}'
         if step.primitive == NO_PRIMITIVE:
             return f'{head}: {outcome}'
@@ -233,9 +339,15 @@ class Episode:
 
     def describe(self) -> str:
         """One log line for the episode so far."""
+        r = self.result
+        if self.goal is not None:
+            outcome = 'goal NOT picked' if not self.goal_picked else \
+                f'goal picked in {r.actions} action{"" if r.actions == 1 else "s"}'
+            outcome = outcome if self.done else 'running'
+            return (f'episode {self.episode_id}, goal {self.goal.describe()}: {outcome}; {r.grasp_attempts} grasps '
+                    f'({r.other_picked} other objects picked), {r.pushes} pushes; ended: {r.reason or "running"}')
         if self.objects_known and self.result.case:
             return f'episode {self.episode_id}: {self.result.describe()}'
-        r = self.result
         return (f'episode {self.episode_id}: picked {r.picked} in {r.actions} actions, {r.grasp_successes}/'
                 f'{r.grasp_attempts} grasps, {r.pushes} pushes; workspace '
                 f'{"clear" if self.objects_remaining == 0 else "not clear"}; ended: {r.reason or "running"}')
@@ -247,6 +359,12 @@ class Episode:
         objects_picked, objects_remaining (None when unknown), failed_actions, action_budget,
         max_consecutive_failures, mean_decision_ms (over actions that got a primitive, None without any)
         and wall_time_s. Without a simulator num_objects, completed and action_efficiency are None.
+
+        Goal keys, None without a goal: goal (the colour as given), goal_color_tolerance, goal_picked (a grasp took
+        the goal), motion_number (the actions of an episode whose goal was picked, else None, as the benchmark
+        counts it), and in goal mode GoalTrialResult's goal_color, goal_grasps, other_picked,
+        goal_grasp_success_rate (goal_object is None: the task node knows the goal by its colour only). In goal
+        mode `completed` is goal_picked, also without a simulator.
         """
         result = self.result
         figures = result.to_dict()
@@ -264,6 +382,17 @@ class Episode:
             'mean_decision_ms': float(np.mean(decisions)) if decisions else None,
             'wall_time_s': round(ended - self._started, 3),
         })
+        goal = self.goal
+        figures.update({
+            'goal': goal.color.strip() if goal is not None else None,
+            'goal_color_tolerance': goal.tolerance if goal is not None else None,
+            'goal_picked': self.goal_picked,
+            'motion_number': result.actions if self.goal_picked else None,
+        })
+        if goal is not None:
+            figures['goal_object'] = None
         if not self.objects_known:
-            figures.update(num_objects=None, completed=None, action_efficiency=None)
+            figures.update(num_objects=None, action_efficiency=None)
+            if goal is None:
+                figures['completed'] = None
         return figures

@@ -122,13 +122,6 @@ def test_malformed_heightmaps_abort_and_the_next_goal_succeeds(harness):
     assert status == GoalStatus.STATUS_SUCCEEDED and result.message == ''
 
 
-def test_goal_conditioned_goals_are_not_served_yet(harness):
-    goal = SelectPrimitive.Goal(heightmap=block_heightmap_msg(), goal_type=SelectPrimitive.Goal.GOAL_COLOR,
-                                goal_color='red')
-    status, result = harness.run(goal)
-    assert status == GoalStatus.STATUS_ABORTED and 'goal-conditioned' in result.message
-
-
 def test_latest_heightmap_from_the_topic(harness):
     status, result = harness.run(SelectPrimitive.Goal(use_latest_heightmap=True))
     assert status == GoalStatus.STATUS_ABORTED and 'no heightmap has been received' in result.message

@@ -9,6 +9,12 @@ publish the Transition and log the step. The episode ends when the workspace is 
 the rules and the metrics); then its metrics are published. A missing server, a rejected, aborted or timed-out
 goal and a missing heightmap are logged with the reason and count as failed actions; the node stays up.
 
+Goal mode (`goal_color` set, e.g. 'red'): every SelectPrimitive goal is a GOAL_COLOR goal for that colour, and the
+episode is about that one object: it ends when the object was picked (a successful grasp after which the colour
+is no longer seen in the heightmap), when it is lost (no longer seen although no grasp took it: pushed out or
+hidden; or not seen at the start), or by the usual failure and budget rules (`pushgrasp.task`). Its metrics
+gain goal, goal_picked and motion_number.
+
 Subscribes:  heightmap (pushgrasp_interfaces/Heightmap), keeping only the newest.
 Action clients: select_primitive (SelectPrimitive), execute_primitive (ExecutePrimitive).
 Service clients, used when they exist (the simulator): sim/get_object_poses (count the objects before and
@@ -44,7 +50,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 
-from pushgrasp.task import ActionOutcome, Episode
+from pushgrasp.task import ActionOutcome, ColorGoal, Episode
 from pushgrasp_control.ros.conversions import msg_to_primitive
 from pushgrasp_perception.ros.conversions import msg_to_heightmap, stamp_to_ns
 from pushgrasp_perception.ros.node_main import spin_node
@@ -106,6 +112,10 @@ class TaskNode(Node):
         ParamSpec('scene_num_objects', 10, 'Random objects of a reset scene (simulator only).'),
         ParamSpec('scene_test_case_file', '', 'A test-case file for reset scenes instead of random objects '
                   '(simulator only).'),
+        ParamSpec('goal_color', '', 'Goal mode: the colour of the one object to pick, a colour name (red, blue, ...) '
+                  'or "R,G,B" in 0..255; empty: clear the workspace. Read when an episode starts.'),
+        ParamSpec('goal_color_tolerance', 0.0, 'Goal mode: largest colour distance (0..255) counted as the goal '
+                  "colour; 0: the colour segmentation's default."),
         ParamSpec('base_frame', 'base_link', 'Robot base frame: frame_id of the transitions.', read_only=True),
         ParamSpec('request_heightmap', False, 'Call publish_heightmap (std_srvs/Trigger) for every fresh heightmap, '
                   'for a perception node that publishes only on request.', read_only=True),
@@ -245,11 +255,11 @@ class TaskNode(Node):
             done = 0
             while not self._closing and (count <= 0 or done < count):
                 try:
-                    rules = self._rules()
-                except ValueError as error:  # e.g. max_actions 0: nothing can run until the parameter is fixed
+                    rules, goal = self._rules(), self._goal()
+                except ValueError as error:  # e.g. max_actions 0 or an unknown goal colour: fix the parameter first
                     self.get_logger().error(f'episode {self.episodes_started} not started: {error}')
                     break
-                self._run_episode(rules)
+                self._run_episode(rules, goal)
                 done += 1
         except Exception as error:  # the node must stay up whatever an episode met
             self.get_logger().error(f'episode stopped by an internal error: {error!r}')
@@ -263,7 +273,14 @@ class TaskNode(Node):
         return EvaluationConfig(max_actions=self._param('max_actions'),
                                 max_consecutive_failures=self._param('max_consecutive_failures'))
 
-    def _run_episode(self, rules: EvaluationConfig) -> None:
+    def _goal(self) -> ColorGoal | None:
+        """Return the goal of goal mode, None without one; ValueError (GoalError) for a colour that is not one."""
+        color = self._param('goal_color').strip()
+        if not color:
+            return None
+        return ColorGoal(color, float(self._param('goal_color_tolerance')))
+
+    def _run_episode(self, rules: EvaluationConfig, goal: ColorGoal | None) -> None:
         episode_id = self.episodes_started
         self.episodes_started += 1
         self._wait_for_graph(self._param('startup_timeout'))
@@ -273,17 +290,19 @@ class TaskNode(Node):
         initial = self._objects_inside()
         case = (Path(self._param('scene_test_case_file')).stem or f'random{self._param("scene_num_objects")}') \
             if initial is not None else ''
-        episode = Episode(episode_id, self._scene_seed, rules, initial, case=case)
+        episode = Episode(episode_id, self._scene_seed, rules, initial, case=case, goal=goal)
         self.episode = episode
         state = self._fresh_heightmap(started_ns, self._param('heightmap_timeout'))
         try:
             if state is not None:
-                episode.start_on_heightmap(workspace_empty(msg_to_heightmap(state).height))
+                heightmap = msg_to_heightmap(state)
+                episode.start_on_heightmap(workspace_empty(heightmap.height), episode.goal_visible_in(heightmap))
         except ValueError as error:
             self.get_logger().warning(f'malformed heightmap: {error}')
             state = None
         source = f'{len(initial)} objects (simulator)' if initial is not None else 'objects not counted (no simulator)'
-        self.get_logger().info(f'episode {episode_id} starts: {source}, budget {episode.budget} actions, '
+        aim = f'goal: pick {goal.describe()}' if goal is not None else 'clear the workspace'
+        self.get_logger().info(f'episode {episode_id} starts ({aim}): {source}, budget {episode.budget} actions, '
                                f'ends after {rules.max_consecutive_failures} failures in a row')
         last_ns = started_ns
         while not episode.done and not self._closing:
@@ -395,14 +414,22 @@ class TaskNode(Node):
         """Attempt one action and record it; return the heightmap to decide on next and when the action ended."""
         if state is None:
             state = self._fresh_heightmap(last_ns, self._param('heightmap_timeout'))
+            if state is not None and episode.goal is not None:  # the goal's fate after an unobserved action
+                episode.observe_goal(bool(episode.goal_visible_in(msg_to_heightmap(state))))
+                if episode.done:
+                    self.get_logger().info(f'episode {episode.episode_id}: {episode.result.reason}')
+                    return state, last_ns
         if state is None:
             return self._failed(episode, f'no heightmap newer than the last action within '
                                          f'{self._param("heightmap_timeout"):g} s on {self._subscription.topic_name}',
                                 explore)
         # Decide.
+        request = SelectPrimitive.Goal(heightmap=state, explore=explore)
+        if episode.goal is not None:
+            request.goal_type = SelectPrimitive.Goal.GOAL_COLOR
+            request.goal_color, request.goal_color_tolerance = episode.goal.color, episode.goal.tolerance
         started = time.monotonic()
-        selection = self._call(self._select, SelectPrimitive.Goal(heightmap=state, explore=explore),
-                               self._param('select_timeout'), 'select_primitive')
+        selection = self._call(self._select, request, self._param('select_timeout'), 'select_primitive')
         decision_ms = (time.monotonic() - started) * 1000.0
         if selection.error:
             return self._failed(episode, selection.error, explore)
@@ -425,7 +452,7 @@ class TaskNode(Node):
         ended_ns = self.get_clock().now().nanoseconds
 
         # Observe (only when the robot may have moved).
-        next_state = cells = empty = None
+        next_state = cells = empty = goal_visible = None
         error = execution.error
         if execution.accepted:
             next_state = self._fresh_heightmap(ended_ns, self._param('heightmap_timeout'))
@@ -436,11 +463,13 @@ class TaskNode(Node):
                 before, after = msg_to_heightmap(state), msg_to_heightmap(next_state)
                 cells = changed_cells(before.height, after.height) if before.shape == after.shape else None
                 empty = workspace_empty(after.height)
+                goal_visible = episode.goal_visible_in(after)
         succeeded = execution.status == GoalStatus.STATUS_SUCCEEDED
         outcome = ActionOutcome(
             primitive=primitive, executed=succeeded, grasp_success=succeeded and bool(execution.result.success),
             executor_scene_changed=execution.result is not None and bool(execution.result.scene_changed),
-            changed_cells=cells, workspace_empty=empty, error=error, explore=explore, decision_ms=decision_ms,
+            changed_cells=cells, workspace_empty=empty, goal_visible=goal_visible, error=error, explore=explore,
+            decision_ms=decision_ms,
             objects_inside=self._objects_inside() if execution.accepted and episode.objects_known else None,
             execution_s=execution_s if execution.accepted else 0.0, execute_feedback=phases)
         step = episode.record(outcome)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The policy node: chooses the next push or grasp on a heightmap through the `select_primitive` action.
 
-Subscribes:  heightmap (pushgrasp_interfaces/Heightmap), keeping only the newest.
+Subscribes:  heightmap (pushgrasp_interfaces/Heightmap), keeping only the newest; with `object_labels_topic`
+             set, that topic (sensor_msgs/Image 16UC1), keeping the last few (GOAL_ID goals, below).
 Action:      select_primitive (pushgrasp_interfaces/SelectPrimitive): feedback per stage (preprocess,
              inference, selection); a cancel is honoured between stages.
 Publishes, after every decision (base frame, stamped with the heightmap's stamp; for rviz):
@@ -12,6 +13,19 @@ Publishes, after every decision (base frame, stamped with the heightmap's stamp;
                chosen rotation;
              selected_primitive/markers (visualization_msgs/MarkerArray): an arrow for a push, an open
                gripper for a grasp, and a "push q=..." / "grasp q=..." caption.
+
+Goal-oriented requests (goal_type GOAL_MASK, GOAL_COLOR or GOAL_ID): the goal is turned into a mask of the goal
+object's heightmap cells (pushgrasp_perception.goal_mask: the given mask, the colour segmentation of the colour
+heightmap, or the object labels), and the goal policy chooses a primitive to pick that object
+(pushgrasp_policy.goal_policy). The goal policy is the `goal_checkpoint` parameter's: a goal-conditioned agent's
+checkpoint, any other policy spec used greedily on the goal, or, empty, the node's own policy used greedily on the
+goal (grasps on the goal only, pushes near it). A goal that is not visible in the heightmap, a malformed mask, an
+unknown colour and a GOAL_ID without object labels are aborted with the reason; the node stays up. A goal-
+conditioned agent counts its pushes since its last grasp; it starts afresh whenever the goal asked for changes.
+GOAL_ID is for the simulator: with `object_labels_topic` set (the sim graph: sim/object_labels, which the sim
+bridge publishes with every camera frame: 16UC1 at heightmap resolution, object index + 1, 0 where no object is)
+the labels stamped like the heightmap are used, else the first ones stamped after it (the scene does not move
+while the robot waits for the decision).
 
 With policy 'vpg', a missing, corrupt or incompatible checkpoint is refused at start: the constructor raises
 CheckpointError ("cannot load checkpoint ...: <reason>") and `main()` exits with code 1.
@@ -48,12 +62,15 @@ from visualization_msgs.msg import MarkerArray
 
 from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH
 from pushgrasp_control.ros.conversions import primitive_to_msg
-from pushgrasp_perception.ros.conversions import image_to_msg, msg_to_heightmap, ns_to_stamp
+from pushgrasp_perception.goal_mask import (GoalError, GoalNotVisible, GoalType, goal_mask_from_spec,
+                                            goal_spec_from_message)
+from pushgrasp_perception.ros.conversions import image_to_msg, msg_to_heightmap, msg_to_image, ns_to_stamp, stamp_to_ns
 from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
 from pushgrasp_perception.ros.topics import HEIGHTMAP_TOPIC
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.ros.node_main import spin_node
 from pushgrasp_policy.decision import Decision
+from pushgrasp_policy.goal_policy import GoalPolicy, GreedyGoalPolicy, goal_policy_from_spec
 from pushgrasp_policy.policy import Policy
 from pushgrasp_policy.registry import POLICY_NAMES, make_policy
 from pushgrasp_policy.ros.markers import primitive_markers
@@ -78,6 +95,10 @@ TRANSITIONS_TOPIC = 'transitions'
 """pushgrasp_interfaces/Transition: the task node's executed transitions, learned from when `learning` is on."""
 # Like the task node's publisher: every transition is worth learning from, and a few may queue during a step.
 TRANSITION_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
+# Object labels come with every camera frame; a few are kept to find the one of the heightmap a goal names.
+LABELS_QOS = QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
+LABELS_KEPT = 20
+"""Object-label images kept (4 s of the simulated camera's 5 Hz frames)."""
 
 STAGE_NAMES = {
     SelectPrimitive.Feedback.STAGE_PREPROCESS: 'PREPROCESS',
@@ -100,6 +121,12 @@ class PolicyNode(Node):
                   read_only=True),
         ParamSpec('push_length', PUSH_LENGTH, 'Length of a push stroke in metres.', read_only=True),
         ParamSpec('base_frame', 'base_link', 'Robot base frame; heightmaps and primitives are in this frame.',
+                  read_only=True),
+        ParamSpec('goal_checkpoint', '', 'Goal policy of goal-oriented requests: a goal-conditioned checkpoint, or '
+                  "any policy spec ('heuristic', 'shipped', a VPG checkpoint) used greedily on the goal; empty: this "
+                  "node's own policy used greedily on the goal.", read_only=True),
+        ParamSpec('object_labels_topic', '', 'Topic of the object-label heightmaps GOAL_ID goals need (16UC1, '
+                  'object index + 1; the sim graph: sim/object_labels); empty: GOAL_ID goals are aborted.',
                   read_only=True),
         ParamSpec('learning', False, "Learn online from the transitions topic (policy 'vpg' with a learning_dir "
                   'only); can be switched at run time.'),
@@ -136,6 +163,15 @@ class PolicyNode(Node):
             self.get_logger().error(f'{self.setup_error}; every goal will be aborted')
         seed = max(int(params['seed']), 0)
         self._rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+        self.goal_policy: GoalPolicy | None = None
+        self.goal_setup_error = ''
+        self._goal_key: tuple | None = None
+        """The goal of the last goal-oriented request: a goal-conditioned policy starts afresh when it changes."""
+        try:
+            self._set_up_goal_policy(params)
+        except ValueError:
+            super().destroy_node()
+            raise
         self.learner = None  # an OnlineLearner when learning is possible (policy 'vpg' with a learning_dir)
         self._learning = False
         try:
@@ -147,6 +183,10 @@ class PolicyNode(Node):
         self.add_post_set_parameters_callback(self._apply_parameters)
 
         self._subscription = self.create_subscription(HeightmapMsg, HEIGHTMAP_TOPIC, self._on_heightmap, HEIGHTMAP_QOS)
+        self._labels: list[Image] = []
+        self._labels_subscription = self.create_subscription(
+            Image, params['object_labels_topic'], self._on_labels, LABELS_QOS) \
+            if params['object_labels_topic'] else None
         self._push_q_publisher = self.create_publisher(Image, PUSH_Q_TOPIC, VISUALIZATION_QOS)
         self._grasp_q_publisher = self.create_publisher(Image, GRASP_Q_TOPIC, VISUALIZATION_QOS)
         self._chosen_q_publisher = self.create_publisher(Image, CHOSEN_Q_TOPIC, VISUALIZATION_QOS)
@@ -169,6 +209,69 @@ class PolicyNode(Node):
             self._flush_learning('the node stops')
         self._action_server.destroy()
         super().destroy_node()
+
+    # --- goal-oriented requests ---------------------------------------------------------------------------
+    def _set_up_goal_policy(self, params: dict) -> None:
+        """Create the goal policy; CheckpointError for a goal checkpoint to refuse, like `checkpoint`'s."""
+        spec = params['goal_checkpoint']
+        if not spec:
+            if self.policy is None:
+                self.goal_setup_error = self.setup_error
+            else:
+                self.goal_policy = GreedyGoalPolicy(self.policy)
+            return
+        try:
+            self.goal_policy = goal_policy_from_spec(spec, params['seed'], num_rotations=params['num_rotations'],
+                                                     push_length=params['push_length'], epsilon=params['epsilon'])
+        except ValueError as error:
+            from pushgrasp_policy.checkpoint import CheckpointError  # torch: only the learned policies
+            if isinstance(error, CheckpointError):
+                raise CheckpointError(f'cannot load goal checkpoint {spec}: {error}') from error
+            self.goal_setup_error = f'goal policy {spec!r} could not be created: {error}'
+            self.get_logger().error(f'{self.goal_setup_error}; every goal-oriented request will be aborted')
+            return
+        self.get_logger().info(f'goal policy {getattr(self.goal_policy, "name", spec)!r} from {spec!r} ready')
+
+    def _on_labels(self, msg: Image) -> None:
+        with self._latest_lock:
+            self._labels = [*self._labels[-(LABELS_KEPT - 1):], msg]
+
+    def _labels_for(self, stamp_ns: int) -> np.ndarray:
+        """Return the (rows, cols) object labels (-1: none) of the heightmap stamped `stamp_ns` (GoalError: none)."""
+        if self._labels_subscription is None:
+            raise GoalError('GOAL_ID needs the object labels of a simulated scene, and this node has none '
+                            '(object_labels_topic is empty; the sim graph sets it); give the goal as GOAL_COLOR or '
+                            'GOAL_MASK')
+        with self._latest_lock:
+            labels = list(self._labels)
+        # Else the first labels after the heightmap: the robot waits for the decision, so the scene is the same.
+        matching = [m for m in labels if stamp_to_ns(m.header.stamp) == stamp_ns] or \
+            [m for m in labels if stamp_to_ns(m.header.stamp) > stamp_ns][:1]
+        if not matching:
+            newest = f'the newest is stamped {stamp_to_ns(labels[-1].header.stamp)} ns' if labels else 'none arrived'
+            raise GoalError(f'GOAL_ID: no object labels on {self._labels_subscription.topic_name} for the heightmap '
+                            f'stamped {stamp_ns} ns ({newest})')
+        message = matching[0]
+        if message.encoding != '16UC1':
+            raise GoalError(f'GOAL_ID: object labels must be 16UC1 (object index + 1), got {message.encoding!r}')
+        return msg_to_image(message).astype(np.int32) - 1
+
+    def _goal_mask(self, goal: SelectPrimitive.Goal, heightmap: Heightmap) -> tuple[np.ndarray | None, str]:
+        """Return the goal's (rows, cols) mask on `heightmap` and the goal in words; (None, '') for GOAL_NONE.
+
+        GoalError (GoalNotVisible) with the reason when the goal cannot be found.
+        """
+        spec = goal_spec_from_message(goal)
+        if spec.type == GoalType.NONE:
+            return None, ''
+        labels = self._labels_for(heightmap.stamp_ns) if spec.type == GoalType.ID else None
+        mask = goal_mask_from_spec(spec, heightmap, labels)
+        key = (spec.type, spec.color.strip().lower(), spec.color_tolerance, spec.object_id)
+        with self._policy_lock:
+            if key != self._goal_key and hasattr(self.goal_policy, 'reset'):
+                self.goal_policy.reset()  # a new goal: a goal-conditioned policy's push count starts afresh
+            self._goal_key = key
+        return mask, spec.describe()
 
     # --- on-robot learning ------------------------------------------------------------------------------
     def _learning_unavailable(self) -> str:
@@ -324,11 +427,10 @@ class PolicyNode(Node):
 
     def _select(self, goal_handle: ServerGoalHandle) -> SelectPrimitive.Result:
         goal: SelectPrimitive.Goal = goal_handle.request
-        if self.policy is None:
+        if goal.goal_type == SelectPrimitive.Goal.GOAL_NONE and self.policy is None:
             return self._abort(goal_handle, self.setup_error)
-        if goal.goal_type != SelectPrimitive.Goal.GOAL_NONE:
-            return self._abort(goal_handle, f'goal type {goal.goal_type} requested, but goal-conditioned policies '
-                                            'are not available yet; only GOAL_NONE is served')
+        if goal.goal_type != SelectPrimitive.Goal.GOAL_NONE and self.goal_policy is None:
+            return self._abort(goal_handle, f'no goal policy: {self.goal_setup_error}')
 
         self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_PREPROCESS, 0.0)
         if goal.use_latest_heightmap:
@@ -347,19 +449,34 @@ class PolicyNode(Node):
             heightmap = msg_to_heightmap(msg)
         except ValueError as error:
             return self._abort(goal_handle, f'malformed heightmap: {error}')
+        try:
+            goal_mask, goal_text = self._goal_mask(goal, heightmap)
+        except GoalNotVisible as error:
+            return self._abort(goal_handle, f'goal not visible: {error}')
+        except GoalError as error:
+            return self._abort(goal_handle, f'bad goal: {error}')
         if goal_handle.is_cancel_requested:
             return self._canceled(goal_handle)
 
         self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_INFERENCE, 1.0 / 3.0)
-        with self._policy_lock:
-            push_q, grasp_q = self.policy.q_maps(heightmap)
+        try:
+            if goal_mask is None:
+                with self._policy_lock:
+                    push_q, grasp_q = self.policy.q_maps(heightmap)
+                decision = None
+            else:  # a goal policy's Q-maps and choice are one step (GoalPolicy.decide)
+                with self._policy_lock:
+                    decision = self.goal_policy.decide(heightmap, goal_mask, goal.explore, self._rng)
+        except ValueError as error:
+            return self._abort(goal_handle, f'no primitive could be chosen: {error}')
         if goal_handle.is_cancel_requested:
             return self._canceled(goal_handle)
 
         self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_SELECTION, 2.0 / 3.0)
         try:
-            with self._policy_lock:
-                decision = self.policy.select(heightmap, push_q, grasp_q, goal.explore, self._rng)
+            if decision is None:
+                with self._policy_lock:
+                    decision = self.policy.select(heightmap, push_q, grasp_q, goal.explore, self._rng)
         except ValueError as error:
             return self._abort(goal_handle, f'no primitive could be chosen: {error}')
         self._feedback(goal_handle, SelectPrimitive.Feedback.STAGE_SELECTION, 1.0)
@@ -374,7 +491,9 @@ class PolicyNode(Node):
             grasp_q=image_to_msg(decision.best_grasp_q, '32FC1', header),
             rotation_index=decision.primitive.rotation_index)
         goal_handle.succeed()
-        self.get_logger().info(f'chose {decision.primitive.describe()}{" (explored)" if decision.explored else ""}')
+        aim = f' for goal {goal_text}' if goal_text else ''
+        self.get_logger().info(f'chose {decision.primitive.describe()}{aim}'
+                               f'{" (explored)" if decision.explored else ""}')
         return result
 
     def _publish_pictures(self, heightmap: Heightmap, decision: Decision, header: Header) -> None:

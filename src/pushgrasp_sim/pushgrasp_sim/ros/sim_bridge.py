@@ -8,6 +8,10 @@ Publishes (one stamp for the colour/depth/camera_info triple of a frame):
     camera/color/camera_info               sensor_msgs/CameraInfo
     camera/pose                            geometry_msgs/PoseStamped, camera optical frame in the base frame
     joint_states                           sensor_msgs/JointState
+    sim/object_labels                      sensor_msgs/Image 16UC1 at heightmap resolution (the default workspace,
+                                           base frame, the frame's stamp): the index + 1 of the object seen in each
+                                           heightmap cell, 0 where none is (PushGraspEnv.object_labels); for the
+                                           policy node's GOAL_ID goals. Computed only while someone subscribes.
 Robot side (driven by pushgrasp_control's 'sim' backend):
     sim/move_tool (pushgrasp_interfaces/MoveTool action), sim/set_gripper (pushgrasp_interfaces/SetGripper)
 Scene:
@@ -28,7 +32,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.qos import QoSDurabilityPolicy, QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import ColorRGBA, Header
 
@@ -44,6 +48,9 @@ COLOR_TOPIC = 'camera/color/image_raw'
 DEPTH_TOPIC = 'camera/aligned_depth_to_color/image_raw'
 CAMERA_INFO_TOPIC = 'camera/color/camera_info'
 CAMERA_POSE_TOPIC = 'camera/pose'
+OBJECT_LABELS_TOPIC = 'sim/object_labels'
+# Reliable (a 100 kB image split in fragments), like the heightmaps these labels go with.
+LABELS_QOS = QoSProfile(depth=1, history=QoSHistoryPolicy.KEEP_LAST, reliability=QoSReliabilityPolicy.RELIABLE)
 # What a bad reset request raises: a malformed or missing test case, or a scene that would not settle.
 SCENE_ERRORS = (ValueError, OSError, RuntimeError)
 
@@ -83,6 +90,8 @@ class SimBridgeNode(Node):
         self.env = PushGraspEnv(SimConfig(camera=camera, arm_in_view=True))
         first = self.params['test_case_file'] or self.params['num_objects']
         self._frame: Observation | None = None
+        self._labels: np.ndarray | None = None
+        """Object labels of `_frame` (None: not computed for it)."""
         try:
             self._frame = self.env.reset(self.params['seed'], first)
         except SCENE_ERRORS as error:
@@ -97,6 +106,7 @@ class SimBridgeNode(Node):
         latched = QoSProfile(depth=1, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
         self._pose_pub = self.create_publisher(PoseStamped, CAMERA_POSE_TOPIC, latched)
         self._joints_pub = self.create_publisher(JointState, 'joint_states', 10)
+        self._labels_pub = self.create_publisher(Image, OBJECT_LABELS_TOPIC, LABELS_QOS)
 
         camera_group = MutuallyExclusiveCallbackGroup()
         robot_group = ReentrantCallbackGroup()
@@ -118,13 +128,16 @@ class SimBridgeNode(Node):
         return Header(stamp=self.get_clock().now().to_msg(), frame_id=frame_id)
 
     def _publish_frame(self) -> None:
+        # The labels cost a segmentation render and a projection: only while someone listens, once per frame.
+        want_labels = self._labels_pub.get_subscription_count() > 0
         with self._physics_lock:
             if self._closed:
                 return
-            if self._dirty or self._frame is None:
-                self._frame = self.env.render()
+            if self._dirty or self._frame is None or (want_labels and self._labels is None):
+                self._frame = self.env.render(segmentation=want_labels)
+                self._labels = self.env.object_labels(self._frame) if want_labels else None
                 self._dirty = False
-            frame = self._frame
+            frame, labels = self._frame, self._labels
             joints = self.env.joint_state()
         header = self._header(self.params['camera_frame'])
         depth = frame.depth
@@ -133,6 +146,10 @@ class SimBridgeNode(Node):
         self._color_pub.publish(image_to_msg(frame.color, 'rgb8', header))
         self._depth_pub.publish(image_to_msg(depth, self.params['depth_encoding'], header))
         self._info_pub.publish(self._camera_info(frame, header))
+        if want_labels and labels is not None:
+            # Stamped like the frame, so the heightmap made of it can find its labels.
+            labels_header = Header(stamp=header.stamp, frame_id=self.params['base_frame'])
+            self._labels_pub.publish(image_to_msg((labels + 1).astype(np.uint16), '16UC1', labels_header))
         names, positions = joints
         self._joints_pub.publish(JointState(header=self._header(self.params['base_frame']), name=list(names),
                                             position=[float(p) for p in positions]))
@@ -169,6 +186,7 @@ class SimBridgeNode(Node):
         try:
             with self._physics_lock:
                 self._frame = self.env.reset(int(request.seed), spec)
+                self._labels = None
                 self._dirty = False
                 count = len(self.env.object_states())
         except SCENE_ERRORS as error:
