@@ -46,3 +46,16 @@ def test_goal_eval_rejects_bad_goal_arguments_with_exit_2(tmp_path, capsys, monk
     error = capsys.readouterr().err
     assert error.startswith('pushgrasp eval: ') and error.count('\n') == 1
     assert re.search(message, error), error
+
+
+def test_goal_training_stages_run_resume_and_refuse_a_push_stage_without_the_grasp_stage(tmp_path, capsys):
+    grasp = tmp_path / 'grasp'
+    common = ['train', '--method', 'goal', '--seed', '1', '--objects', '3', '--checkpoint-every', '1', '--width', '8']
+    assert main([*common, '--stage', 'grasp', '--transitions', '2', '--out', str(grasp)]) == 0
+    assert (grasp / 'checkpoint.pt').is_file() and (grasp / 'policy.pt').is_file()
+    assert main([*common, '--stage', 'grasp', '--transitions', '3', '--out', str(grasp), '--resume']) == 0
+    assert 'resumed' in capsys.readouterr().err and len((grasp / 'transitions.csv').read_text().splitlines()) == 4
+    assert main([*common, '--stage', 'push', '--transitions', '1', '--out', str(tmp_path / 'push')]) == 2
+    assert "push stage starts from the previous stage's checkpoint" in capsys.readouterr().err
+    assert main([*common, '--stage', 'grasp', '--from-bag', 'x', '--out', str(tmp_path / 'x')]) == 2
+    assert '--method goal trains online in stages' in capsys.readouterr().err

@@ -263,7 +263,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from pushgrasp.demo import DemoConfig, run_demo as demo
     config = DemoConfig(seed=args.seed if args.seed is not None else 0, out=Path(args.out),
                         max_actions=args.max_actions, num_objects=args.objects, policy=args.policy,
-                        checkpoint=args.checkpoint, test_case=args.case or '')
+                        checkpoint=args.checkpoint, test_case=args.case or '', goal=args.goal,
+                        goal_checkpoint=args.goal_checkpoint)
     try:
         metrics = demo(config)
     except RuntimeError as error:
@@ -328,6 +329,8 @@ def run_train(args: argparse.Namespace) -> int:
     from pushgrasp_policy.checkpoint import CheckpointError
     from pushgrasp_policy.trainer import Trainer, TrainConfig
     seed = args.seed if args.seed is not None else 0
+    if args.method == 'goal':
+        return run_goal_train(args, seed)
     if args.from_bag and (args.init_from or args.preload):
         print('pushgrasp train: --init-from and --preload start an online run; --from-bag trains offline '
               '(continue online after it with --init-from DIR/checkpoint.pt)', file=sys.stderr)
@@ -347,6 +350,43 @@ def run_train(args: argparse.Namespace) -> int:
                              init_from=args.init_from or '',
                              preload=[str(Path(path).resolve()) for path in args.preload or []])
         trainer = Trainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
+    except (ValueError, CheckpointError, OSError) as error:
+        print(f'pushgrasp train: {error}', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        figures = trainer.run()
+    except KeyboardInterrupt:
+        print(f'\npushgrasp train: interrupted; continue with --resume (from the last checkpoint in {args.out})',
+              file=sys.stderr)
+        return 130
+    print()
+    print_figures(figures)
+    write_json(args.json, figures)
+    return 0
+
+
+def run_goal_train(args: argparse.Namespace, seed: int) -> int:
+    """`pushgrasp train --method goal --stage S`: one stage of goal-conditioned training (resumable)."""
+    from dataclasses import replace
+
+    from pushgrasp_policy.checkpoint import CheckpointError
+    from pushgrasp_policy.goal_agent import GoalAgentConfig
+    from pushgrasp_policy.goal_trainer import GoalTrainConfig, GoalTrainer, with_network_of
+    from pushgrasp_policy.networks import QNetConfig
+    if args.from_bag or args.preload or args.grasp_only or args.packed_fraction:
+        print('pushgrasp train: --method goal trains online in stages; --from-bag, --preload, --grasp-only and '
+              '--packed-fraction are options of the VPG method', file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    network = QNetConfig(trunk=args.trunk or 'dilated', width=args.width or 32, extra_channels=1)
+    overrides = {'learning_rate': args.lr, 'extra_replays': args.extra_replays, 'grasp_threshold': args.grasp_threshold,
+                 'max_pushes': args.max_pushes}
+    agent = replace(GoalAgentConfig(network=network), **{k: v for k, v in overrides.items() if v is not None})
+    try:
+        config = with_network_of(GoalTrainConfig(
+            stage=args.stage, seed=seed, transitions=args.transitions, num_objects=args.objects,
+            checkpoint_every=args.checkpoint_every, agent=agent, init_from=args.init_from or '',
+            explorer=args.explorer))
+        trainer = GoalTrainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
         return EXIT_UNAVAILABLE
@@ -447,6 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--checkpoint', default='',
                       help='checkpoint of the vpg policy: a path, or shipped / grasp-only (default: shipped)')
     demo.add_argument('--case', metavar='FILE', help='a test-case file (reference format) instead of random objects')
+    demo.add_argument('--goal', default='', metavar='COLOUR',
+                      help='goal mode: pick only the object of this colour, a colour name (red, blue, ...) or '
+                           '"R,G,B" (default: clear the table)')
+    demo.add_argument('--goal-checkpoint', default='',
+                      help='goal mode: the goal policy, a goal-conditioned checkpoint or a policy spec used greedily '
+                           'on the goal (default: the --policy used greedily on the goal)')
     demo.set_defaults(handler=run_demo)
 
     train = command('train', 'Train the VPG-style push-grasp policy: online in the embedded simulator, offline from '
@@ -454,6 +500,19 @@ def build_parser() -> argparse.ArgumentParser:
                     '(--init-from). Every run is resumable (--resume).')
     train.formatter_class = argparse.RawDescriptionHelpFormatter
     train.epilog = TRAIN_EXAMPLES
+    train.add_argument('--method', choices=('vpg', 'goal'), default='vpg',
+                       help='vpg: goal-agnostic push-grasp clearing (default); goal: goal-conditioned grasping of one '
+                            'object, trained in --stage grasp, push, alternate')
+    train.add_argument('--stage', choices=('grasp', 'push', 'alternate'), default='grasp',
+                       help='--method goal: the stage to train; push and alternate start from --init-from (the '
+                            'previous stage run\'s checkpoint.pt)')
+    train.add_argument('--explorer', default='', metavar='CHECKPOINT',
+                       help='--method goal: a goal-agnostic VPG checkpoint whose best grasp is the exploring grasp '
+                            '(e.g. shipped; default: random grasps)')
+    train.add_argument('--grasp-threshold', type=float, default=None,
+                       help='--method goal: grasp the goal once its best grasp Q reaches this (default 0.9)')
+    train.add_argument('--max-pushes', type=int, default=None,
+                       help='--method goal: pushes before a grasp is forced (default 5)')
     train.add_argument('--out', default='runs/vpg',
                        help='run folder: checkpoints, logs, TensorBoard; an online run also writes every transition '
                             'to OUT/experience/ as rosbag2 bags (default runs/vpg)')
