@@ -47,6 +47,7 @@ from ruamel.yaml import YAML
 from pushgrasp_control.primitives import Primitive
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.bags import TRANSITIONS_TOPIC, BagRecorder, BagTransition, TransitionEncoder, iter_transitions
+from pushgrasp_policy.learning_step import label_of
 from pushgrasp_policy.replay import SurpriseReplay, Transition
 
 if TYPE_CHECKING:
@@ -174,7 +175,8 @@ def read_experience(folder: str | os.PathLike[str], transitions: int, agent: VPG
 def build_replay(agent: VPGAgent, records: Iterable[BagTransition]) -> SurpriseReplay:
     """Return a replay of `records` with labels computed by the agent's current network (once, not updated later).
 
-    The label is y = reward + gamma * max Q(next heightmap) when the scene changed (the reward alone otherwise).
+    The label is y = reward + gamma * max Q(next heightmap) when the scene changed and the episode went on (the
+    reward alone otherwise), as the online trainer and the on-robot learner label (`learning_step.label_of`).
     Raises ValueError when the records do not fit the agent's network (rotations, heightmap size).
     """
     replay = SurpriseReplay(agent.config.replay_power)
@@ -183,12 +185,8 @@ def build_replay(agent: VPGAgent, records: Iterable[BagTransition]) -> SurpriseR
         if record.num_rotations != rotations:
             raise ValueError(f'the bags were recorded with {record.num_rotations} rotations; the network has '
                              f'{rotations}')
-        if record.scene_changed:
-            after = Heightmap(record.color_after, record.height_after, record.workspace)
-            future = agent.best_value(after, *agent.q_maps(after))
-        else:
-            future = 0.0
-        label = agent.label(record.reward, record.scene_changed, future)
+        after = None if record.episode_done else Heightmap(record.color_after, record.height_after, record.workspace)
+        label = label_of(agent, record.reward, record.scene_changed, after)
         color, height = agent.net.prepare(record.color_before, record.height_before)
         replay.add(Transition(color, height, record.primitive, record.rotation, record.row, record.col,
                               record.reward, label))

@@ -15,14 +15,16 @@ from pushgrasp_policy.replay import SurpriseReplay
 from pushgrasp_policy.vpg import VPGAgent
 
 
-def label_of(agent: VPGAgent, reward: float, changed: bool, next_heightmap: Heightmap | None) -> float:
+def label_of(agent: VPGAgent, reward: float, changed: bool, next_heightmap: Heightmap | None,
+             next_q: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Return the Q-learning target of a transition; `next_heightmap` is None when the episode ended after it.
 
     The future term (gamma * best Q of the next heightmap) counts only when the scene changed and the episode
-    goes on, so the network is run on the next heightmap only then.
+    goes on, so the network is run on the next heightmap only then. `next_q`: the (push, grasp) Q-maps of
+    `next_heightmap` when the caller has them already (the online trainer needs them for its next decision).
     """
     if changed and next_heightmap is not None:
-        future = agent.best_value(next_heightmap, *agent.q_maps(next_heightmap))
+        future = agent.best_value(next_heightmap, *(next_q if next_q is not None else agent.q_maps(next_heightmap)))
     else:
         future = 0.0
     return agent.label(reward, changed, future)

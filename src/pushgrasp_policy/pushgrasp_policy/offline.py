@@ -36,6 +36,7 @@ import torch
 from pushgrasp_policy.bags import BagTransition
 from pushgrasp_policy.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from pushgrasp_policy.experience import build_replay, restore_heightmaps
+from pushgrasp_policy.learning_step import learn_with_replays
 from pushgrasp_policy.replay import SurpriseReplay
 from pushgrasp_policy.trainer import RunLog
 from pushgrasp_policy.vpg import VPGAgent, VPGConfig
@@ -116,14 +117,10 @@ class OfflineTrainer:
         try:
             while self.step < cfg.steps:
                 first = self.replay.sample(self.rng)
-                batch = [first] + agent.replay_indices(self.replay, first, self.rng)
-                samples = [self.replay.transitions[i] for i in batch]
-                predictions, self.loss = agent.learn(samples, full_shape)
-                for i, predicted in zip(batch, predictions, strict=True):
-                    self.replay.set_surprise(i, abs(predicted - self.replay.transitions[i].label))
+                batch, predictions, self.loss = learn_with_replays(agent, self.replay, first, full_shape, self.rng)
                 self.step += 1
                 self.elapsed = time.monotonic() - started
-                head = samples[0]
+                head = self.replay.transitions[first]
                 log.write({'step': self.step, 'transitions': ' '.join(map(str, batch)),
                            'primitive': head.primitive.name.lower(), 'reward': head.reward,
                            'label': f'{head.label:.4f}', 'prediction': f'{predictions[0]:.4f}',

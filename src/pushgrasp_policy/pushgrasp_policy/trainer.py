@@ -48,11 +48,13 @@ from pushgrasp_policy.checkpoint import (CheckpointError, atomic_write_bytes, lo
                                          save_checkpoint)
 from pushgrasp_policy.evaluation import evaluate, heightmap_of, summarize
 from pushgrasp_policy.experience import ExperienceLog, build_replay, read_experience, restore_heightmaps
+from pushgrasp_policy.learning_step import label_of, learn_with_replays
 from pushgrasp_policy.replay import SurpriseReplay, Transition
 from pushgrasp_policy.vpg import VPGAgent, VPGConfig, VPGPolicy
 from pushgrasp_sim.env import PushGraspEnv, SimConfig
 from pushgrasp_sim.packs import random_pack_testcase
 
+EVALUATION_FIELDS = ('transition', 'completion', 'grasp_success', 'action_efficiency')
 TRANSITION_FIELDS = ('transition', 'episode', 'primitive', 'rotation', 'row', 'col', 'explored', 'q_value',
                      'epsilon', 'changed_cells', 'grasp_success', 'reward', 'label', 'loss', 'grasp_success_rate',
                      'objects_remaining', 'error', 'wall_time_s')
@@ -150,6 +152,9 @@ class Trainer:
         self.experience = ExperienceLog(self.run_dir / 'experience', self.transition)
         (self.run_dir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
         self.log = RunLog(self.run_dir / 'transitions.csv', TRANSITION_FIELDS, keep_rows=self.transition)
+        # Evaluations run at multiples of eval_every; those after the checkpoint are run again on resume.
+        self.evaluations = RunLog(self.run_dir / 'evaluations.csv', EVALUATION_FIELDS,
+                                  keep_rows=self.transition // config.eval_every if config.eval_every else 0)
         from torch.utils.tensorboard import SummaryWriter  # tensorboard is heavy; only training needs it
         self.board = SummaryWriter(str(self.run_dir / 'tensorboard'), purge_step=self.transition or None)
         self.env = PushGraspEnv(SimConfig(default_num_objects=config.num_objects))
@@ -177,9 +182,8 @@ class Trainer:
                 episode_over = (info.objects_remaining == 0 or workspace_empty(next_heightmap.height)
                                 or no_change >= cfg.max_no_change or bool(info.unstable))
                 next_q = None if episode_over else agent.q_maps(next_heightmap)
-                future = 0.0 if next_q is None else agent.best_value(next_heightmap, *next_q)
                 reward = agent.reward(primitive.type, info.grasp_success, changed)
-                label = agent.label(reward, changed, future)
+                label = label_of(agent, reward, changed, None if episode_over else next_heightmap, next_q)
 
                 color, height = agent.net.prepare(heightmap.color, heightmap.height)
                 index = self.replay.add(Transition(color, height, primitive.type, primitive.rotation_index,
@@ -189,10 +193,7 @@ class Trainer:
                                       grasp_success=info.grasp_success, scene_changed=changed,
                                       episode_done=episode_over or self.transition + 1 >= cfg.transitions)
                 step_in_episode += 1
-                batch = [index] + agent.replay_indices(self.replay, index, self.rng)
-                predictions, loss = agent.learn([self.replay.transitions[i] for i in batch], heightmap.shape)
-                for i, predicted in zip(batch, predictions, strict=True):
-                    self.replay.set_surprise(i, abs(predicted - self.replay.transitions[i].label))
+                _, _, loss = learn_with_replays(agent, self.replay, index, heightmap.shape, self.rng)
 
                 if primitive.type == PrimitiveType.GRASP:
                     self.grasp_window.append(info.grasp_success)
@@ -217,6 +218,7 @@ class Trainer:
         finally:
             self.experience.close()
             self.log.close()
+            self.evaluations.close()
             self.board.close()
             self.env.close()
         return self.figures()
@@ -274,14 +276,8 @@ class Trainer:
         figures = summarize(trials)
         keys = ('completion', 'grasp_success', 'action_efficiency')
         row = {'transition': self.transition, **{k: figures.get(k) for k in keys}}
-        path = self.run_dir / 'evaluations.csv'
-        new = not path.exists()
-        with open(path, 'a', newline='') as out:
-            writer = csv.DictWriter(out, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-        for key in ('completion', 'grasp_success', 'action_efficiency'):
+        self.evaluations.write(row)
+        for key in keys:
             if figures.get(key) is not None:
                 self.board.add_scalar(f'eval/{key}', figures[key], self.transition)
         self.progress(f'evaluation at {self.transition}: {row}')

@@ -91,7 +91,8 @@ def read_rows(run_dir) -> list[dict]:
 def train_command(run_dir, *extra: str) -> list[str]:
     """`pushgrasp train` on two-object scenes with a small network (as a separate process)."""
     return [sys.executable, '-m', 'pushgrasp.cli', 'train', '--out', str(run_dir), '--seed', '5', '--objects', '2',
-            '--transitions', '24', '--checkpoint-every', '4', '--width', '8', '--extra-replays', '1', *extra]
+            '--transitions', '24', '--checkpoint-every', '4', '--width', '8', '--extra-replays', '1',
+            '--eval-every', '4', '--eval-trials', '1', '--eval-objects', '1', *extra]
 
 
 @pytest.mark.timeout(600)
@@ -123,6 +124,9 @@ def test_resume_after_a_kill_continues_exactly_like_an_uninterrupted_run(tmp_pat
     resumed_weights = load_checkpoint(killed / 'policy.pt')['network']
     for name, tensor in reference_weights.items():
         assert (tensor == resumed_weights[name]).all(), name
+    # Evaluations after the checkpoint were run again, not logged twice.
+    assert (killed / 'evaluations.csv').read_text() == (reference / 'evaluations.csv').read_text()
+    assert len((reference / 'evaluations.csv').read_text().splitlines()) == 1 + 24 // 4
     # The experience bag holds every transition once and in order, though those after the checkpoint were redone.
     records, skipped = read_transitions([killed / 'experience'])
     assert skipped == {}
