@@ -221,12 +221,13 @@ def run_launch(args: argparse.Namespace) -> int:
 def run_record(args: argparse.Namespace) -> int:
     """`pushgrasp record`: record the simulated graph for N episodes, or a running graph until Ctrl-C."""
     import time
-    from pushgrasp.recording import bag_summary
+    from pushgrasp.recording import bag_closed, bag_summary
     out = Path(args.out or time.strftime('pushgrasp_%Y%m%d_%H%M%S'))
     if out.exists():
         print(f'pushgrasp record: bag {out} exists already; not overwriting it (choose another --out or remove it)',
               file=sys.stderr)
         return EXIT_UNAVAILABLE
+    status = 0
     if args.sim:
         from pushgrasp.record import RecordConfig, record_sim
         config = RecordConfig(out=out, episodes=args.episodes, seed=args.seed if args.seed is not None else 0,
@@ -249,13 +250,17 @@ def run_record(args: argparse.Namespace) -> int:
         if not (out / 'metadata.yaml').exists():
             print(f'pushgrasp record: no bag was written to {out}', file=sys.stderr)
             return code or 1
+        if not bag_closed(out):
+            print(f'pushgrasp record: the recorder did not close {out}: it holds what was flushed up to its end',
+                  file=sys.stderr)
+            status = code or 1
         figures = bag_summary(out)
     print(f'bag {figures["path"]} ({figures["storage"]}): {figures["messages"]} messages in '
           f'{figures["duration_s"]:.1f} s')
     for topic, info in figures['topics'].items():
         print(f'  {topic} ({info["type"]}): {info["messages"]}')
     write_json(args.json, figures)
-    return 0
+    return status
 
 
 def run_demo(args: argparse.Namespace) -> int:

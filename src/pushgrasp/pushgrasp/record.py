@@ -20,7 +20,7 @@ import rclpy
 from std_msgs.msg import String
 
 from pushgrasp.graph import build_graph
-from pushgrasp.recording import bag_summary
+from pushgrasp.recording import bag_closed, bag_summary
 from pushgrasp.ros.episode_client import EpisodeClient
 from pushgrasp.ros.task_node import EPISODE_QOS, EPISODE_TOPIC, TRANSITIONS_TOPIC
 from pushgrasp.runner import GraphRunner
@@ -101,8 +101,9 @@ def record_sim(config: RecordConfig) -> dict[str, Any]:
             client.destroy_node()
             rclpy.try_shutdown()
             runner.stop()
-    if not (out / 'metadata.yaml').exists():
-        raise RuntimeError(f'the recorder did not close the bag {out}; see {log_path}')
+    if not bag_closed(out):
+        raise RuntimeError(f'the recorder did not close the bag {out} (it holds what was flushed up to the end); '
+                           f'see {log_path}')
     summary = bag_summary(out)
     summary.update(episodes=client.episodes, wall_time_s=round(time.monotonic() - started, 1), log=str(log_path))
     return summary

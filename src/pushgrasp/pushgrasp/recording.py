@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """The topics of a pushgrasp recording, and what a recorded bag holds.
 
-The bag writer itself (`BagRecorder`: rosbags' Writer with the pushgrasp_interfaces definitions embedded, CDR
-messages in, crash-safe `flush`) lives in pushgrasp_policy.bags, where the trainer writes its experience with it
-too; it is re-exported here for the recorder node and `pushgrasp record`.
+The bag writer itself (`BagRecorder`: rosbag2 bags written with rosbags, the pushgrasp_interfaces definitions
+embedded, CDR messages in; MCAP split in files of at most a flush period, or sqlite3 committed at every flush, so
+that a killed recording opens and loses at most its last period) lives in pushgrasp_policy.bags, where the
+trainer writes its experience with it too; it is re-exported here for the recorder node and `pushgrasp record`.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ def parse_topics(text: str) -> list[TopicSpec]:
     if len({t.name for t in topics}) != len(topics):
         raise ValueError(f'a topic is listed twice in {text!r}')
     return topics
+
+
+def bag_closed(path: str | os.PathLike[str]) -> bool:
+    """Return whether the recorder closed the bag at `path` (a killed split recording leaves `.writing/` behind).
+
+    A split MCAP bag has its metadata.yaml from the first second on, so that file alone does not say the
+    recording ended cleanly.
+    """
+    return (Path(path) / 'metadata.yaml').is_file() and not (Path(path) / '.writing').exists()
 
 
 def bag_summary(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -2,22 +2,27 @@
 # SPDX-License-Identifier: Apache-2.0
 """rosbag2 bags of pushgrasp topics, written and read with the `rosbags` library (no ROS imports).
 
-Writing (`BagRecorder`, used by the recorder node and by the trainer's experience log): it wraps
-`rosbags.rosbag2.Writer`, registers the pushgrasp_interfaces messages from their `.msg` definitions, so that every
-bag embeds the definitions of the types it holds (`ros2 bag info`/`play`, Foxglove and rosbags' AnyReader need
-nothing else), takes messages already serialised as CDR (what rclpy delivers to a `raw=True` subscription,
-encapsulation header included: the rosbag2 format), and writes the standard metadata.yaml on close.
+Writing (`BagRecorder`, used by the recorder node and by the trainer's experience log): it writes with rosbags
+(`rosbags.rosbag2.Writer`, or its MCAP storage writer for split bags), registers the pushgrasp_interfaces messages
+from their `.msg` definitions, so that every bag embeds the definitions of the types it holds (`ros2 bag
+info`/`play`, Foxglove and rosbags' AnyReader need nothing else), takes messages already serialised as CDR (what
+rclpy delivers to a `raw=True` subscription, encapsulation header included: the rosbag2 format), and writes the
+standard metadata.yaml (version 9).
 `TransitionEncoder` builds and serialises pushgrasp_interfaces/msg/Transition messages from numpy heightmaps and
 primitives with rosbags' typestore, field for field as the task node publishes them, so a bag written in-process
 reads back exactly like one recorded from the graph.
 
-Crash safety of a bag being written (`BagRecorder.flush`, called about once a second by the recorder node):
+Crash safety of a bag being written (`BagRecorder.flush`, called every `flush_period`, 1 s, by the recorder node):
+- MCAP as the recorder node writes it, a split bag (`split_seconds`): every flush closes the open file (index
+  and footer), moves it into the bag directory and rewrites metadata.yaml atomically to list it, so after a
+  SIGKILL the bag opens as it is with every closed file, and loses only the file that was open (the messages of
+  the last flush period). The half-written file stays in the hidden `.writing/` folder, outside the bag: no
+  reader opens it (readers open the files metadata.yaml lists).
 - sqlite3: the pending transaction is committed and metadata.yaml is rewritten with the counts so far, so after a
   SIGKILL the bag opens as it is and holds everything up to the last flush.
-- MCAP: the pending chunk is written to the file, so the messages up to the last flush are on disk, but an MCAP
-  file gets its index and footer only on close: a killed MCAP recording must be repaired (`mcap recover`, then
-  `ros2 bag reindex`) before it opens. Record with sqlite3 where a run may be killed (the trainer instead publishes
-  only closed MCAP bags: see pushgrasp_policy.experience).
+- MCAP in one file (no `split_seconds`): the pending chunk is written to the file, but an MCAP file gets its index
+  and footer only on close, so a killed one must be repaired (`mcap recover`, then `ros2 bag reindex`) before it
+  opens. The trainer writes its experience so, but publishes only closed bags (see pushgrasp_policy.experience).
 
 Reading (`read_transitions`): bags are read with rosbags' AnyReader, which deserialises into its own plain Python
 objects. Every Transition message carries its own heightmaps (`state`, the heightmap the primitive was chosen on,
@@ -32,7 +37,10 @@ ValueError.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,8 +48,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
+from rosbags.interfaces import (Connection, ConnectionExtRosbag2, MessageDefinition, MessageDefinitionFormat, Qos,
+                                QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime)
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
+from rosbags.rosbag2.metadata import dump_qos_v9
+from rosbags.rosbag2.storage_mcap import McapWriter
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
@@ -54,6 +65,8 @@ STORAGES = {'mcap': StoragePlugin.MCAP, 'sqlite3': StoragePlugin.SQLITE3}
 BAG_VERSION = 9  # rosbag2 metadata version of Jazzy
 INTERFACES = 'pushgrasp_interfaces'
 TRANSITION_TYPE = 'pushgrasp_interfaces/msg/Transition'
+WRITING = '.writing'
+"""Folder of a split bag that holds its open file until it is closed."""
 
 
 @dataclass(frozen=True)
@@ -103,101 +116,267 @@ def offered_qos(topic: TopicSpec) -> Qos:
                infinite, infinite, QosLiveliness.AUTOMATIC, infinite, False)
 
 
+class BagFile(NamedTuple):
+    """A closed storage file of a bag, as metadata.yaml's `files` lists it."""
+
+    path: str
+    """Name of the file in the bag directory."""
+    start_ns: int
+    duration_ns: int
+    message_count: int
+    topic_counts: dict[str, int]
+    """Messages per topic name."""
+
+
+def render_yaml(value: Any, indent: int = 0) -> str:
+    """Return the block-style YAML that follows a key (or a dash) for `value`, nested dicts and lists of scalars.
+
+    That is " scalar" and a newline (strings double-quoted: JSON escapes are valid YAML), or for a non-empty dict
+    or list a newline, then its lines indented by `indent`.
+    """
+    pad = ' ' * indent
+    if isinstance(value, dict) and value:
+        return '\n' + ''.join(f'{pad}{key}:{render_yaml(item, indent + 2)}' for key, item in value.items())
+    if isinstance(value, list) and value:
+        lines = []
+        for item in value:
+            text = render_yaml(item, indent + 2)
+            # A collection item starts on the dash's line: "- key: value" then its other keys below.
+            lines.append(f'{pad}- {text[indent + 3:]}' if text.startswith('\n') else f'{pad}-{text}')
+        return '\n' + ''.join(lines)
+    if isinstance(value, (dict, list)):
+        return ' {}\n' if isinstance(value, dict) else ' []\n'
+    return f' {json.dumps(value)}\n'
+
+
+class _OpenFile:
+    """The file of a split bag being written: its MCAP storage writer, and what it holds so far."""
+
+    def __init__(self, storage: McapWriter, final: Path) -> None:
+        self.storage = storage
+        self.final = final
+        """Where it goes in the bag directory when closed."""
+        self.opened = time.monotonic()
+        self.counts: dict[str, int] = {}
+        self.msgtypes: set[str] = set()
+        self.start_ns = 2**63 - 1
+        self.end_ns = 0
+
+
 class BagRecorder:
-    """A rosbag2 bag being written: register topics, write CDR messages, flush, close."""
+    """A rosbag2 bag being written: register topics, write CDR messages, flush, close.
+
+    Two layouts (see the module docstring for what survives a SIGKILL):
+    - one storage file `<name>.mcap` or `<name>.db3` (the default), written by one rosbags Writer;
+    - with `split_seconds` (MCAP only), a split bag as `ros2 bag record --max-bag-duration` writes it:
+      `<name>_0.mcap`, `<name>_1.mcap`, ... and one metadata.yaml listing them. `flush()` closes the open file,
+      and `write()` closes it first when it was opened `split_seconds` ago or more, so every file covers at most
+      that much time. Each file is written as the hidden `.writing/.writing.mcap`, closed (index and footer),
+      renamed into the bag directory and only then listed in metadata.yaml, which is rewritten atomically: at any
+      moment the directory is a valid bag of all closed files, and a file a kill left half written stays outside
+      it.
+      No file is opened until a message comes, except that the first flush (or the close) of a bag without any
+      file writes one without messages, so that a recording opens, with its topics and definitions, from its
+      first flush on.
+
+    The files of a split bag are written with rosbags' MCAP storage writer (what `rosbags.rosbag2.Writer` writes
+    MCAP with), given the QoS and metadata texts rendered here once: a Writer per file would dump them with ruamel
+    on every open and close, about 45 ms per file, where this costs about 2 ms.
+    """
 
     def __init__(self, path: str | os.PathLike[str], storage: str = 'mcap', typestore: Typestore | None = None,
-                 compress: bool = False) -> None:
+                 compress: bool = False, split_seconds: float | None = None) -> None:
         """Create the bag directory `path` (refused when it exists) with storage 'mcap' or 'sqlite3'.
 
         `compress` (MCAP only) compresses the MCAP chunks with zstd, as `ros2 bag record` with the mcap plugin's
-        zstd presets does: every rosbag2 reader opens such a bag as it is.
+        zstd presets does: every rosbag2 reader opens such a bag as it is. `split_seconds` (MCAP only) writes a
+        split bag whose files cover at most that many seconds each (see the class docstring).
         """
         if storage not in STORAGES:
             raise ValueError(f'storage must be one of {", ".join(STORAGES)}, got {storage!r}')
         if compress and storage != 'mcap':
             raise ValueError('only MCAP bags are written compressed')
+        if split_seconds is not None and (storage != 'mcap' or not split_seconds > 0):
+            raise ValueError(f'only MCAP bags are split, every split_seconds > 0 (got {split_seconds!r} for '
+                             f'{storage})')
         self.path = Path(path)
         if self.path.exists():
             raise FileExistsError(f'bag {self.path} exists already; not overwriting it (choose another output '
                                   'or remove it)')
         self.storage = storage
         self.typestore = typestore or pushgrasp_typestore()
-        self._writer = Writer(self.path, version=BAG_VERSION, storage_plugin=STORAGES[storage])
-        if compress:
-            self._writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
-        self._writer.open()
-        self._connections: dict[str, Any] = {}
+        self.compress = compress
+        self.split_seconds = split_seconds
         self.counts: dict[str, int] = {}
+        """Messages written per topic name (in a split bag, including those of the open file)."""
+        self.files: list[BagFile] = []
+        """The closed files of a split bag, in order."""
         self.closed = False
+        self._topics: dict[str, tuple[TopicSpec, Any, str]] = {}
+        """Registered topics by recorded name: spec, rosbags Connection, offered QoS as YAML (split bags)."""
+        self._file_entries: list[tuple[str, str]] = []
+        """metadata.yaml's entries of `files`, rendered once each."""
+        self._open: _OpenFile | None = None
+        self._writer: Writer | None = None
+        if split_seconds is None:
+            self._writer = Writer(self.path, version=BAG_VERSION, storage_plugin=STORAGES[storage])
+            if compress:
+                self._writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+            self._writer.open()
+        else:
+            self.path.mkdir(mode=0o755, parents=True)
 
     def add_topic(self, topic: TopicSpec, name: str | None = None) -> None:
         """Register `topic` under the (absolute) `name` it is recorded as, with its embedded definition."""
         name = name or '/' + topic.name
-        self._connections[name] = self._writer.add_connection(name, topic.msgtype, typestore=self.typestore,
-                                                              offered_qos_profiles=[offered_qos(topic)])
+        qos = [offered_qos(topic)]
+        if self._writer is not None:
+            connection = self._writer.add_connection(name, topic.msgtype, typestore=self.typestore,
+                                                     offered_qos_profiles=qos)
+        else:
+            msgdef, _ = self.typestore.generate_msgdef(topic.msgtype, ros_version=2)
+            kind = (MessageDefinitionFormat.IDL if msgdef.startswith('=' * 80 + '\nIDL: ')
+                    else MessageDefinitionFormat.MSG)
+            connection = Connection(len(self._topics) + 1, name, topic.msgtype, MessageDefinition(kind, msgdef),
+                                    self.typestore.hash_rihs01(topic.msgtype), 0, ConnectionExtRosbag2('cdr', qos),
+                                    self)
+        self._topics[name] = (topic, connection, render_yaml(dump_qos_v9(qos))[1:].rstrip('\n'))
+        if self._open is not None:
+            self._add_connection(self._open, name)
         self.counts[name] = 0
 
     def write(self, name: str, timestamp_ns: int, data: bytes | memoryview) -> None:
         """Write one CDR-serialised message (with its encapsulation header) of topic `name`."""
         if self.closed:
             return
-        self._writer.write(self._connections[name], timestamp_ns, data)
-        self.counts[name] += 1
+        self.counts[name] += 1  # a KeyError for a topic that was not added
+        if self._writer is not None:
+            self._writer.write(self._topics[name][1], timestamp_ns, data)
+            return
+        assert self.split_seconds is not None
+        if self._open is not None and time.monotonic() - self._open.opened >= self.split_seconds:
+            self._close_file()
+        if self._open is None:
+            self._open_file()
+        assert self._open is not None
+        self._open.storage.write(self._topics[name][1], timestamp_ns, data)
+        self._open.counts[name] += 1
+        self._open.start_ns = min(self._open.start_ns, timestamp_ns)
+        self._open.end_ns = max(self._open.end_ns, timestamp_ns)
 
     def flush(self) -> None:
-        """Put everything written so far on disk (see the module docstring for what survives a SIGKILL)."""
+        """Make everything written so far survive a SIGKILL, where the layout allows (see the module docstring)."""
+        if self.closed:
+            return
+        if self._writer is None:
+            self._close_file()
+            return
         storage = self._writer.storage
-        if self.closed or storage is None:
+        if storage is None:
             return
         if self.storage == 'sqlite3':
             storage.conn.commit()
-            self._write_provisional_metadata()
+            count = sum(self.counts.values())
+            start = self._writer.min_timestamp if count else 0
+            duration = max(0, self._writer.max_timestamp - self._writer.min_timestamp) if count else 0
+            self._write_metadata([BagFile(storage.path.name, start, duration, count, dict(self.counts))])
         else:
             if storage.chunk.bio.tell():
                 storage.close_chunk()
             storage.bio.flush()
 
     def close(self) -> None:
-        """Close the bag: index, footer and metadata.yaml."""
-        if not self.closed:
-            self.closed = True
+        """Close the bag: index and footer of its (last) file, and metadata.yaml."""
+        if self.closed:
+            return
+        if self._writer is not None:
             self._writer.close()
+        else:
+            self._close_file()
+            shutil.rmtree(self.path / WRITING, ignore_errors=True)
+        self.closed = True
 
-    def _write_provisional_metadata(self) -> None:
-        """Write metadata.yaml as it would be on close, so that a killed sqlite3 bag opens as it is."""
-        from io import StringIO
+    def _add_connection(self, file: _OpenFile, name: str) -> None:
+        _, connection, qos = self._topics[name]
+        if connection.msgtype not in file.msgtypes:
+            file.storage.add_msgtype(connection)
+            file.msgtypes.add(connection.msgtype)
+        file.storage.add_connection(connection, qos)
+        file.counts[name] = 0
 
-        from rosbags.rosbag2.writer import dump_qos_v9
-        from ruamel.yaml import YAML
+    def _open_file(self) -> None:
+        """Open the next file of a split bag, as .writing/.writing.mcap until it is closed."""
+        folder = self.path / WRITING
+        folder.mkdir(exist_ok=True)
+        (folder / f'{WRITING}.mcap').unlink(missing_ok=True)
+        storage = McapWriter(folder, CompressionMode.STORAGE if self.compress else CompressionMode.NONE)
+        self._open = _OpenFile(storage, self.path / f'{self.path.name}_{len(self.files)}.mcap')
+        for topic in self._topics:
+            self._add_connection(self._open, topic)
 
-        writer = self._writer
-        count = sum(writer.counts.values())
-        start = writer.min_timestamp if count else 0
-        duration = max(0, writer.max_timestamp - writer.min_timestamp) if count else 0
-        name = writer.storage.path.name
-        info = {
-            'version': writer.version, 'storage_identifier': self.storage, 'relative_file_paths': [name],
-            'duration': {'nanoseconds': duration}, 'starting_time': {'nanoseconds_since_epoch': start},
-            'message_count': count,
+    def _close_file(self) -> None:
+        """Close the open file of a split bag, move it into the bag and list it in metadata.yaml.
+
+        Without an open file, writes a file without messages when the bag has none yet (so that it opens).
+        """
+        if self._open is None:
+            if self.files:
+                return
+            self._open_file()
+        file, self._open = self._open, None
+        assert file is not None
+        count = sum(file.counts.values())
+        start, duration = (file.start_ns, file.end_ns - file.start_ns) if count else (0, 0)
+        closed = BagFile(file.final.name, start, duration, count, file.counts)
+        file.storage.close(BAG_VERSION, self._metadata([closed], indent=0).rstrip('\n'))
+        os.replace(file.storage.path, file.final)
+        self.files.append(closed)
+        self._write_metadata(self.files)
+
+    def _metadata(self, files: list[BagFile], indent: int = 2) -> str:
+        """Return metadata.yaml's `rosbag2_bagfile_information` (version 9) for the storage files `files`.
+
+        The files of a split bag grow by one a second, so the entries of `self.files` are rendered once each.
+        """
+        recorded = [f for f in files if f.message_count]
+        start = min((f.start_ns for f in recorded), default=0)
+        end = max((f.start_ns + f.duration_ns for f in recorded), default=0)
+        head = {
+            'version': BAG_VERSION, 'storage_identifier': self.storage,
+            'duration': {'nanoseconds': end - start}, 'starting_time': {'nanoseconds_since_epoch': start},
+            'message_count': sum(f.message_count for f in files),
             'topics_with_message_count': [
-                {'topic_metadata': {'name': c.topic, 'type': c.msgtype,
-                                    'serialization_format': c.ext.serialization_format,
-                                    'offered_qos_profiles': dump_qos_v9(c.ext.offered_qos_profiles),
-                                    'type_description_hash': c.digest},
-                 'message_count': writer.counts[c.id]} for c in writer.connections],
-            'compression_format': '', 'compression_mode': '',
-            'files': [{'path': name, 'starting_time': {'nanoseconds_since_epoch': start},
-                       'duration': {'nanoseconds': duration}, 'message_count': count}],
-            'custom_data': None, 'ros_distro': 'rosbags',
+                {'topic_metadata': {'name': name, 'type': topic.msgtype, 'serialization_format': 'cdr',
+                                    'offered_qos_profiles': dump_qos_v9([offered_qos(topic)]),
+                                    'type_description_hash': connection.digest},
+                 'message_count': sum(f.topic_counts.get(name, 0) for f in files)}
+                for name, (topic, connection, _) in self._topics.items()],
+            'compression_format': '', 'compression_mode': '', 'custom_data': None, 'ros_distro': 'rosbags',
         }
-        yaml = YAML(typ='safe')
-        yaml.default_flow_style = False
-        text = StringIO()
-        yaml.dump({'rosbag2_bagfile_information': info}, text)
-        temporary = writer.metapath.with_suffix('.yaml.tmp')
-        temporary.write_text(text.getvalue(), 'utf8')
-        temporary.replace(writer.metapath)
+        if files is self.files and indent == 2:
+            self._file_entries += [self._file_entry(f, indent) for f in files[len(self._file_entries):]]
+            entries = self._file_entries
+        else:
+            entries = [self._file_entry(f, indent) for f in files]
+        pad = ' ' * indent
+        if not files:
+            return render_yaml(head, indent)[1:] + f'{pad}relative_file_paths: []\n{pad}files: []\n'
+        return (render_yaml(head, indent)[1:] + f'{pad}relative_file_paths:\n' + ''.join(path for path, _ in entries)
+                + f'{pad}files:\n' + ''.join(entry for _, entry in entries))
+
+    @staticmethod
+    def _file_entry(f: BagFile, indent: int) -> tuple[str, str]:
+        """Return the lines of `f` in metadata.yaml's relative_file_paths and files, keys at `indent`."""
+        return (render_yaml([f.path], indent + 2)[1:],
+                render_yaml([{'path': f.path, 'starting_time': {'nanoseconds_since_epoch': f.start_ns},
+                              'duration': {'nanoseconds': f.duration_ns}, 'message_count': f.message_count}],
+                            indent + 2)[1:])
+
+    def _write_metadata(self, files: list[BagFile]) -> None:
+        """Rewrite metadata.yaml atomically for the storage files `files`."""
+        temporary = self.path / 'metadata.yaml.tmp'
+        temporary.write_text('rosbag2_bagfile_information:\n' + self._metadata(files), 'utf8')
+        temporary.replace(self.path / 'metadata.yaml')
 
     def __enter__(self) -> BagRecorder:
         return self

@@ -6,7 +6,9 @@ Subscribes (raw CDR, nothing is deserialised): `topics` (default heightmap, tran
 selected_primitive/markers), plus the simulated camera's colour, depth and CameraInfo with `record_camera`,
 each with the QoS of its publisher (reliable; transient local for task/episode and the markers; sensor data for
 the camera). Messages are stamped with their time of arrival, as `ros2 bag record` does. The bag is flushed every
-`flush_period` seconds (see `pushgrasp.recording` for what survives a SIGKILL) and closed on shutdown.
+`flush_period` seconds and closed on shutdown. An MCAP bag is written split, one file per flush period at most
+(`<bag>_0.mcap`, `<bag>_1.mcap`, ...), a sqlite3 bag as one file committed at every flush: either way a SIGKILL
+loses at most the messages of the last period and the bag opens as it is (see `pushgrasp_policy.bags`).
 """
 
 from __future__ import annotations
@@ -44,13 +46,14 @@ class RecorderNode(Node):
     PARAMETERS = (
         ParamSpec('output', '', 'Bag directory to create (refused when it exists); empty: pushgrasp_<date>_<time> '
                                 'in the working directory.', read_only=True),
-        ParamSpec('storage', 'mcap', 'Storage of the bag: mcap or sqlite3 (sqlite3 survives a SIGKILL as it is).',
+        ParamSpec('storage', 'mcap', 'Storage of the bag: mcap (split in files of at most flush_period) or sqlite3.',
                   read_only=True),
         ParamSpec('topics', ','.join(t.name for t in DEFAULT_TOPICS),
                   'Comma-separated topics to record: known pushgrasp topics, or name=pkg/msg/Type.', read_only=True),
         ParamSpec('record_camera', False, 'Also record the simulated camera (colour, depth, CameraInfo).',
                   read_only=True),
-        ParamSpec('flush_period', 1.0, 'Seconds between flushes of the bag to disk.', read_only=True),
+        ParamSpec('flush_period', 1.0, 'Seconds between flushes of the bag (MCAP: each closes a file of the split '
+                                       'bag); a SIGKILL loses at most the last period.', read_only=True),
     )
 
     def __init__(self, node_name: str = 'recorder', **kwargs: Any) -> None:
@@ -64,6 +67,9 @@ class RecorderNode(Node):
             raise ValueError(f'bag {self.output} exists already; not overwriting it (choose another output '
                              'or remove it)')
         self.storage = params['storage']
+        if not params['flush_period'] > 0:
+            raise ValueError(f'flush_period must be > 0 s, got {params["flush_period"]}')
+        self.flush_period = float(params['flush_period'])
         self.topics = parse_topics(params['topics']) + (list(CAMERA_TOPICS) if params['record_camera'] else [])
         self.bag: BagRecorder | None = None
         self._names: dict[str, str] = {}
@@ -72,11 +78,12 @@ class RecorderNode(Node):
             self._names[topic.name] = name
             self.create_subscription(message_class(topic.msgtype), topic.name,
                                      lambda data, n=name: self._on_message(n, data), qos_of(topic), raw=True)
-        self.create_timer(params['flush_period'], self.flush)
+        self.create_timer(self.flush_period, self.flush)
 
     def open(self) -> None:
         """Create the bag and register the topics (before spinning: nothing is recorded until then)."""
-        self.bag = BagRecorder(self.output, self.storage)
+        self.bag = BagRecorder(self.output, self.storage,
+                               split_seconds=self.flush_period if self.storage == 'mcap' else None)
         for topic in self.topics:
             self.bag.add_topic(topic, self._names[topic.name])
         self.get_logger().info(f'recording {len(self.topics)} topics to {self.output} ({self.storage}): '
@@ -92,11 +99,12 @@ class RecorderNode(Node):
             self.bag.flush()
 
     def close(self) -> None:
-        """Close the bag (writes its index and metadata.yaml) and log what it holds."""
+        """Close the bag (its last file and metadata.yaml) and log what it holds."""
         if self.bag is not None and not self.bag.closed:
             self.bag.close()
             counts = ', '.join(f'{name} {count}' for name, count in self.bag.counts.items())
-            self.get_logger().info(f'closed {self.output}: {counts}')
+            files = f' in {len(self.bag.files)} files' if self.bag.files else ''
+            self.get_logger().info(f'closed {self.output}{files}: {counts}')
 
     def destroy_node(self) -> None:
         """Close the bag, then destroy the node."""
