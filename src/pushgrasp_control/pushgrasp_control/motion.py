@@ -78,6 +78,9 @@ class MotionLimits:
     """Height above the target surface down to which the arm moves fast before slowing to contact speed."""
     push_height: float = 0.01
     """Height of the fingertips above the surface at the push start."""
+    push_edge_margin: float = 0.05
+    """The push stroke ends at least this far inside the workspace edges: what the fingers push ahead of them stays
+    in the workspace (reachable, and still to be picked) instead of being swept out of it."""
     grasp_depth: float = 0.03
     """How far below the surface at the grasp pixel the fingertips go."""
     lift_height: float = 0.1
@@ -94,7 +97,7 @@ class MotionLimits:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be positive, got {getattr(self, name)}')
-        for name in ('min_tcp_height', 'push_height', 'grasp_depth', 'min_grasp_width'):
+        for name in ('min_tcp_height', 'push_height', 'push_edge_margin', 'grasp_depth', 'min_grasp_width'):
             if not getattr(self, name) >= 0:
                 raise ValueError(f'{name} must not be negative, got {getattr(self, name)}')
 
@@ -202,10 +205,12 @@ def wrap_yaw(yaw: float) -> float:
     return (yaw + math.pi / 2) % math.pi - math.pi / 2
 
 
-def _stroke_length(start: np.ndarray, direction: np.ndarray, length: float, workspace: Workspace) -> float:
-    """The longest t <= length with start + t * direction still inside the workspace box (xy)."""
+def _stroke_length(start: np.ndarray, direction: np.ndarray, length: float, workspace: Workspace,
+                   margin: float = 0.0) -> float:
+    """The longest t <= length with start + t * direction still `margin` inside the workspace box (xy); 0 if none."""
     t = length
-    for axis, (low, high) in enumerate(((workspace.x_min, workspace.x_max), (workspace.y_min, workspace.y_max))):
+    for axis, (low, high) in enumerate(((workspace.x_min + margin, workspace.x_max - margin),
+                                        (workspace.y_min + margin, workspace.y_max - margin))):
         if direction[axis] > 1e-12:
             t = min(t, (high - start[axis]) / direction[axis])
         elif direction[axis] < -1e-12:
@@ -253,7 +258,7 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
             raise PrimitiveRefused(f'push length must be positive, got {primitive.push_length}')
         direction /= norm
         start = np.array([target[0], target[1], surface + limits.push_height])
-        stroke = _stroke_length(start, direction, primitive.push_length, limits.workspace)
+        stroke = _stroke_length(start, direction, primitive.push_length, limits.workspace, limits.push_edge_margin)
         end = start + stroke * direction
         waypoints = [
             Waypoint(Phase.APPROACH, np.array([start[0], start[1], above]), yaw, GripperCommand.CLOSE, fast, accel,

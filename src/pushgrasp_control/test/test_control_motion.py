@@ -47,12 +47,26 @@ def test_push_plan_follows_the_rules():
 def test_push_stroke_is_clipped_to_the_workspace():
     ws = DEFAULT_WORKSPACE
     col = ws.shape[1] - 10  # 2 cm from the +x edge, pushing along +x
-    plan = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=col), LIMITS)
+    plan = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=col), MotionLimits(push_edge_margin=0.0))
     validate_plan(plan, LIMITS)
     end = plan.waypoints[3].position
     assert end[0] == pytest.approx(ws.x_max)
     assert plan.stroke_length == pytest.approx(ws.x_max - plan.waypoints[2].position[0])
     assert plan.stroke_length < 0.03
+
+
+def test_push_stroke_ends_the_edge_margin_inside_the_workspace():
+    ws = DEFAULT_WORKSPACE
+    margin = LIMITS.push_edge_margin
+    assert margin > 0
+    near_edge = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=ws.shape[1] - 50), LIMITS)
+    assert near_edge.waypoints[3].position[0] == pytest.approx(ws.x_max - margin)  # cut short, 10 cm -> 5 cm
+    inside = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=60), LIMITS)
+    assert inside.stroke_length == pytest.approx(0.1)  # far from the edges: the full stroke
+    outward = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=8, col=10), LIMITS)  # at -x edge, pushing -x
+    assert outward.stroke_length == 0.0
+    with pytest.raises(ValueError, match='push_edge_margin'):
+        MotionLimits(push_edge_margin=-0.01)
 
 
 def test_grasp_plan_depth_clamp_and_lift():
