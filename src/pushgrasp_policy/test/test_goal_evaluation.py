@@ -4,6 +4,7 @@
 and real trials in the simulator."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -209,8 +210,11 @@ def test_grasping_another_object_first_counts_against_goal_grasp_success(env, th
 def test_pushing_the_goal_out_of_the_workspace_loses_it(env, tmp_path):
     case = tmp_path / 'edge.txt'
     case.write_text(CUBE_AT_EDGE)
-    # Start 6 cm before the cube's centre (0.5, 0.194) and push 10 cm along +y (rotation 4 of 16).
-    result = run_goal_trial(env, Scripted([(PUSH, 0.5, 0.134, 4)]), GoalCase(case, goal_line=0), seed=0)
+    # Start 6 cm before the cube's centre (0.5, 0.194) and push 10 cm along +y (rotation 4 of 16). The default push
+    # stroke stops 5 cm inside the workspace edges, short of pushing the cube out: this cell lets it go to the edge.
+    limits = replace(env.config.limits, push_edge_margin=0.0)
+    with PushGraspEnv(replace(env.config, limits=limits)) as edge_env:
+        result = run_goal_trial(edge_env, Scripted([(PUSH, 0.5, 0.134, 4)]), GoalCase(case, goal_line=0), seed=0)
     assert not result.completed and result.reason.startswith(GOAL_LOST), result.describe()
     assert result.actions == 1 and result.pushed_out == 1
 
