@@ -9,9 +9,7 @@ once `learning` is switched off at run time through the policy node's parameter 
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -62,7 +60,8 @@ def test_the_graphs_with_a_task_node_pass_the_learning_arguments_to_the_policy_n
 
 @pytest.mark.timeout(150)
 @NO_SHIPPED_WEIGHTS
-def test_the_policy_node_learns_while_the_simulated_graph_runs_until_learning_is_switched_off(tmp_path):
+def test_the_policy_node_learns_while_the_simulated_graph_runs_until_learning_is_switched_off(
+        tmp_path, stop_process_group):
     learning_dir = tmp_path / 'learning'
     checkpoint, policy = learning_dir / 'checkpoint.pt', learning_dir / 'policy.pt'
     log = tmp_path / 'graph.log'  # a file, not a pipe: an unread pipe that fills up would stall the nodes
@@ -108,12 +107,7 @@ def test_the_policy_node_learns_while_the_simulated_graph_runs_until_learning_is
     finally:
         node.destroy_node()
         rclpy.shutdown()
-        os.killpg(launch.pid, signal.SIGINT)
-        try:
-            launch.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(launch.pid, signal.SIGKILL)
-            launch.wait()
+        stop_process_group(launch)
     output = log.read_text()
     assert f'learning off at step {off_steps}' in output, output[-4000:]
     assert 'learning: checkpoint at step 2 written to' in output

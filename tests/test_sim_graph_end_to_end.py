@@ -9,10 +9,8 @@ which a real robot's driver publishes): what a user sees in rviz is what the gra
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -58,7 +56,8 @@ def rviz_topics() -> dict[str, type]:
     return topics
 
 
-def test_the_sim_graph_clears_objects_with_the_shipped_policy_and_publishes_what_rviz_shows(tmp_path):
+def test_the_sim_graph_clears_objects_with_the_shipped_policy_and_publishes_what_rviz_shows(
+        tmp_path, stop_process_group):
     topics = rviz_topics()
     expected = {'/heightmap/color', '/q_maps/push', '/q_maps/grasp', '/selected_primitive/markers', '/points'}
     assert expected <= set(topics)
@@ -88,12 +87,7 @@ def test_the_sim_graph_clears_objects_with_the_shipped_policy_and_publishes_what
     finally:
         node.destroy_node()
         rclpy.shutdown()
-        os.killpg(launch.pid, signal.SIGINT)
-        try:
-            output, _ = launch.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(launch.pid, signal.SIGKILL)
-            output, _ = launch.communicate()
+        output = stop_process_group(launch)
     assert episodes, f'no episode result from the task node; graph log:\n{output[-4000:]}'
     episode = episodes[-1]
     assert episode['objects_total'] == 3

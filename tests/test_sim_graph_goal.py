@@ -12,9 +12,7 @@ picked green one as not visible.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import time
 
@@ -43,7 +41,7 @@ pytestmark = [pytest.mark.timeout(150),
               pytest.mark.skipif(not SHIPPED['shipped'].exists(), reason='no shipped weights')]
 
 
-def test_the_sim_graph_in_goal_mode_picks_the_goal_block_and_ends_the_episode(tmp_path):
+def test_the_sim_graph_in_goal_mode_picks_the_goal_block_and_ends_the_episode(tmp_path, stop_process_group):
     case = tmp_path / 'case.txt'
     case.write_text(CASE)
     log = tmp_path / 'graph.log'  # a file, not a pipe: an unread pipe that fills up would stall the nodes
@@ -78,12 +76,7 @@ def test_the_sim_graph_in_goal_mode_picks_the_goal_block_and_ends_the_episode(tm
     finally:
         node.destroy_node()
         rclpy.shutdown()
-        os.killpg(launch.pid, signal.SIGINT)
-        try:
-            launch.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(launch.pid, signal.SIGKILL)
-            launch.wait()
+        stop_process_group(launch)
     output = log.read_text()
     assert episodes, f'no episode result from the task node; graph log:\n{output[-4000:]}'
     episode = episodes[-1]

@@ -358,12 +358,26 @@ def run_train(args: argparse.Namespace) -> int:
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
         return EXIT_UNAVAILABLE
+    return run_online_trainer(trainer, args)
+
+
+INTERRUPTED = 130
+"""Exit code of a training run stopped with Ctrl-C (128 + SIGINT)."""
+
+
+def interrupted(out: str) -> int:
+    """Say how to continue a training run stopped with Ctrl-C; return its exit code."""
+    print(f'\npushgrasp train: interrupted; continue with --resume (from the last checkpoint in {out})',
+          file=sys.stderr)
+    return INTERRUPTED
+
+
+def run_online_trainer(trainer: Any, args: argparse.Namespace) -> int:
+    """Run an online trainer (VPG or goal stage) to its end, then print and write its figures."""
     try:
         figures = trainer.run()
     except KeyboardInterrupt:
-        print(f'\npushgrasp train: interrupted; continue with --resume (from the last checkpoint in {args.out})',
-              file=sys.stderr)
-        return 130
+        return interrupted(args.out)
     print()
     print_figures(figures)
     write_json(args.json, figures)
@@ -395,16 +409,7 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
         return EXIT_UNAVAILABLE
-    try:
-        figures = trainer.run()
-    except KeyboardInterrupt:
-        print(f'\npushgrasp train: interrupted; continue with --resume (from the last checkpoint in {args.out})',
-              file=sys.stderr)
-        return 130
-    print()
-    print_figures(figures)
-    write_json(args.json, figures)
-    return 0
+    return run_online_trainer(trainer, args)
 
 
 def run_train_from_bags(args: argparse.Namespace, agent: Any, seed: int) -> int:
@@ -428,9 +433,7 @@ def run_train_from_bags(args: argparse.Namespace, agent: Any, seed: int) -> int:
         print(f'pushgrasp train: {error}', file=sys.stderr)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
-        print(f'\npushgrasp train: interrupted; continue with --resume (from the last checkpoint in {args.out})',
-              file=sys.stderr)
-        return 130
+        return interrupted(args.out)
     skipped_text = ', '.join(f'{count} {reason}' for reason, count in sorted(skipped.items())) or 'none'
     print(f'read {figures["transitions"]} transitions from {len(args.from_bag)} bag(s); skipped '
           f'{sum(skipped.values())} ({skipped_text})')

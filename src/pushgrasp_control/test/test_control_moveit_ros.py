@@ -63,15 +63,6 @@ def grasp_goal(frame, surface=0.05):
     return ExecutePrimitive.Goal(primitive=primitive_to_msg(primitive, frame))
 
 
-@pytest.fixture
-def ros():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
-
-
 class Spinner:
     """Nodes spun by a MultiThreadedExecutor in a background thread."""
 

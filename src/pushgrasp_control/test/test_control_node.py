@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-import rclpy
 from action_msgs.msg import GoalStatus
 from pushgrasp_interfaces.action import ExecutePrimitive
 
@@ -34,15 +33,6 @@ class Harness(ActionHarness):
 
     def __init__(self, **parameters):
         super().__init__(ControlNode, ExecutePrimitive, 'execute_primitive', **parameters)
-
-
-@pytest.fixture
-def ros():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -80,3 +81,18 @@ def load_checkpoint(path: str | os.PathLike, required: tuple[str, ...] = ('netwo
 def resolve_checkpoint(spec: str | os.PathLike) -> Path:
     """The file of a shipped checkpoint name ('shipped', 'grasp-only') or of a path."""
     return SHIPPED.get(str(spec), Path(spec))
+
+
+def load_agent_checkpoint(path: str | os.PathLike[str], required: Sequence[str], config_key: str,
+                          read_config: Callable[[dict], Any]) -> tuple[dict[str, Any], Any]:
+    """Return (payload, settings) of an agent's checkpoint at `path` (or a shipped name).
+
+    `read_config` turns `payload[config_key]` into the agent's settings; settings it cannot read raise
+    CheckpointError, like a missing or corrupt file and missing `required` entries.
+    """
+    resolved = resolve_checkpoint(path)
+    payload = load_checkpoint(resolved, required=tuple(required) + (config_key,))
+    try:
+        return payload, read_config(payload[config_key])
+    except (TypeError, ValueError, KeyError) as error:
+        raise CheckpointError(f'checkpoint {resolved} has settings this pushgrasp cannot read: {error}') from error

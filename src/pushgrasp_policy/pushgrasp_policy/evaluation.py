@@ -484,27 +484,41 @@ def summarize(trials: Sequence[TrialResult]) -> dict[str, Any]:
     num_empty_scenes but left out of every metric and of the object and action counts; so are trials in which
     the physics blew up (reason SIM_UNSTABLE, counted in num_invalid).
     """
-    summary = _metrics(trials)
+    return summarize_by_case(trials, _metrics)
+
+
+def summarize_by_case(trials: Sequence[Any], metrics: Callable[[Sequence[Any]], dict[str, Any]]) -> dict[str, Any]:
+    """Return `metrics(trials)` with `cases` ({case: metrics of its trials}, first-seen order) and `trials` added."""
+    summary = metrics(trials)
     names = list(dict.fromkeys(t.case for t in trials))
-    summary['cases'] = {name: _metrics([t for t in trials if t.case == name]) for name in names}
+    summary['cases'] = {name: metrics([t for t in trials if t.case == name]) for name in names}
     summary['trials'] = [t.to_dict() for t in trials]
     return summary
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    """A plain-text table of a `summarize` dict: one row per case and an overall row."""
-    def percent(value: float | None) -> str:
-        return 'n/a' if value is None else f'{value:.1f}'
+def format_table(summary: dict[str, Any], columns: Sequence[tuple[str, str, int]], undefined: str) -> str:
+    """Return a plain-text table of a summary: one row per case and an overall row (when there are several).
 
-    rows = [(name, m) for name, m in summary['cases'].items()]
+    `columns` are (title, summary key, decimals) after the trial counts; `undefined` names the columns that
+    have no value when no trial completed, for the note under the table.
+    """
+    rows = list(summary['cases'].items())
     if len(rows) != 1:
         rows.append(('overall', summary))
     width = max([len('case')] + [len(name) for name, _ in rows])
-    header = f'{"case":<{width}}  trials  completed  completion %  grasp success %  action efficiency %'
+    header = f'{"case":<{width}}  trials  completed  ' + '  '.join(title for title, _, _ in columns)
     lines = [header, '-' * len(header)]
     for name, m in rows:
-        lines.append(f'{name:<{width}}  {m["num_trials"]:>6}  {m["num_completed"]:>9}  {percent(m["completion"]):>12}'
-                     f'  {percent(m["grasp_success"]):>15}  {percent(m["action_efficiency"]):>19}')
+        values = ('n/a' if m[key] is None else f'{m[key]:.{digits}f}' for _, key, digits in columns)
+        cells = (f'{value:>{len(title)}}' for value, (title, _, _) in zip(values, columns, strict=True))
+        lines.append(f'{name:<{width}}  {m["num_trials"]:>6}  {m["num_completed"]:>9}  ' + '  '.join(cells))
     if summary['num_completed'] == 0:
-        lines.append('no trial completed: grasp success and action efficiency are undefined (n/a)')
+        lines.append(f'no trial completed: {undefined} are undefined (n/a)')
     return '\n'.join(lines)
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A plain-text table of a `summarize` dict: one row per case and an overall row."""
+    return format_table(summary, (('completion %', 'completion', 1), ('grasp success %', 'grasp_success', 1),
+                                  ('action efficiency %', 'action_efficiency', 1)),
+                        'grasp success and action efficiency')

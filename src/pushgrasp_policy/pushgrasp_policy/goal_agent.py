@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import CHANGE_CELLS, CHANGE_MAX, CHANGE_MIN
-from pushgrasp_policy.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from pushgrasp_policy.checkpoint import CheckpointError, load_agent_checkpoint, load_checkpoint, resolve_checkpoint
 from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, grasp_mask, select_from_q_maps
 from pushgrasp_policy.goal_policy import check_goal_mask, near_goal
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
@@ -363,12 +363,8 @@ def is_goal_checkpoint(spec: str) -> bool:
 
 def goal_agent_from_checkpoint(path: str, seed: int = 0, with_optimizer: bool = False) -> GoalAgent:
     """A GoalAgent with the weights (and settings) of the goal checkpoint at `path`."""
-    resolved = resolve_checkpoint(path)
-    payload = load_checkpoint(resolved, required=('goal_agent_config', 'grasp_network', 'push_network'))
-    try:
-        config = GoalAgentConfig.from_dict(payload['goal_agent_config'])
-    except (TypeError, ValueError, KeyError) as error:
-        raise CheckpointError(f'checkpoint {resolved} has settings this pushgrasp cannot read: {error}') from error
+    payload, config = load_agent_checkpoint(path, ('grasp_network', 'push_network'), 'goal_agent_config',
+                                            GoalAgentConfig.from_dict)
     agent = GoalAgent(config, seed)
     agent.load_state(payload, with_optimizer=with_optimizer)
     return agent

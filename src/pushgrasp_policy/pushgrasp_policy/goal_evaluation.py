@@ -42,7 +42,7 @@ import numpy as np
 
 from pushgrasp_policy.evaluation import (
     EMPTY_SCENE, NO_ACTION, SIM_UNSTABLE, EvaluationConfig, Scene, TrialResult, action_failed, count_action,
-    end_reason, evaluate, heightmap_of, save_step_picture, step_record)
+    end_reason, evaluate, format_table, heightmap_of, save_step_picture, step_record, summarize_by_case)
 from pushgrasp_policy.goal_policy import GoalPolicy
 
 if TYPE_CHECKING:
@@ -357,27 +357,10 @@ def summarize_goals(trials: Sequence[GoalTrialResult]) -> dict[str, Any]:
     when no trial is scored. Trials with no goal in the workspace after the reset, no object at all, or
     broken physics are listed and counted in num_excluded, but left out of every metric and count.
     """
-    summary = _goal_metrics(trials)
-    names = list(dict.fromkeys(t.case for t in trials))
-    summary['cases'] = {name: _goal_metrics([t for t in trials if t.case == name]) for name in names}
-    summary['trials'] = [t.to_dict() for t in trials]
-    return summary
+    return summarize_by_case(trials, _goal_metrics)
 
 
 def format_goal_summary(summary: dict[str, Any]) -> str:
     """A plain-text table of a `summarize_goals` dict: one row per case and an overall row."""
-    def value(number: float | None, digits: int = 1) -> str:
-        return 'n/a' if number is None else f'{number:.{digits}f}'
-
-    rows = list(summary['cases'].items())
-    if len(rows) != 1:
-        rows.append(('overall', summary))
-    width = max([len('case')] + [len(name) for name, _ in rows])
-    header = f'{"case":<{width}}  trials  completed  completion %  goal grasp success %  motion number'
-    lines = [header, '-' * len(header)]
-    for name, m in rows:
-        lines.append(f'{name:<{width}}  {m["num_trials"]:>6}  {m["num_completed"]:>9}  {value(m["completion"]):>12}'
-                     f'  {value(m["goal_grasp_success"]):>20}  {value(m["motion_number"], 2):>13}')
-    if summary['num_completed'] == 0:
-        lines.append('no trial completed: goal grasp success and motion number are undefined (n/a)')
-    return '\n'.join(lines)
+    return format_table(summary, (('completion %', 'completion', 1), ('goal grasp success %', 'goal_grasp_success', 1),
+                                  ('motion number', 'motion_number', 2)), 'goal grasp success and motion number')

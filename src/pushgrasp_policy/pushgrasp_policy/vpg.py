@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import CHANGE_CELLS, CHANGE_MAX, CHANGE_MIN
-from pushgrasp_policy.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from pushgrasp_policy.checkpoint import CheckpointError, load_agent_checkpoint
 from pushgrasp_policy.decision import Decision, grasp_mask, select_from_q_maps
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy
@@ -199,12 +199,7 @@ class VPGAgent:
 
 def agent_from_checkpoint(path: str, seed: int = 0, with_optimizer: bool = False) -> VPGAgent:
     """A VPGAgent with the weights (and settings) of the checkpoint at `path` (or a shipped name)."""
-    resolved = resolve_checkpoint(path)
-    payload = load_checkpoint(resolved, required=('network_config', 'agent_config', 'network'))
-    try:
-        config = VPGConfig.from_dict(payload['agent_config'])
-    except (TypeError, ValueError, KeyError) as error:
-        raise CheckpointError(f'checkpoint {resolved} has settings this pushgrasp cannot read: {error}') from error
+    payload, config = load_agent_checkpoint(path, ('network_config', 'network'), 'agent_config', VPGConfig.from_dict)
     agent = VPGAgent(config, seed)
     agent.load_state(payload, with_optimizer=with_optimizer)
     return agent

@@ -59,15 +59,6 @@ class Harness(ActionHarness):
 
 
 @pytest.fixture
-def ros():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
-
-
-@pytest.fixture
 def harness(ros):
     h = Harness()
     yield h

@@ -9,7 +9,6 @@ aborted with its reason while the node goes on serving.
 
 import numpy as np
 import pytest
-import rclpy
 from action_msgs.msg import GoalStatus
 from pushgrasp_interfaces.action import SelectPrimitive
 from sensor_msgs.msg import Image
@@ -68,15 +67,6 @@ class Harness(ActionHarness):
         status, result = self.run(GOAL(heightmap=heightmap_to_msg(two_blocks(), 'base_link'), **goal_fields))
         primitive = msg_to_primitive(result.primitive) if status == GoalStatus.STATUS_SUCCEEDED else None
         return status, result, primitive
-
-
-@pytest.fixture
-def ros():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import uuid
 
 import numpy as np
 import pytest
-import rclpy
 import torch
 from action_msgs.msg import GoalStatus
 from pushgrasp_interfaces.action import SelectPrimitive
@@ -73,15 +72,6 @@ class LearningHarness(ActionHarness):
         assert wait_until(lambda: self.publisher.get_subscription_count() >= 1)
         self.publisher.publish(msg)
         return wait_until(lambda: self.node.learner.steps >= steps, timeout=20.0)
-
-
-@pytest.fixture
-def ros():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
 
 
 def small_checkpoint(path):
