@@ -438,13 +438,19 @@ def _mean_percent(values: list[float]) -> float | None:
     return 100.0 * float(np.mean(values)) if values else None
 
 
-def _metrics(trials: Sequence[TrialResult]) -> dict[str, Any]:
-    scored = [t for t in trials if t.num_objects > 0 and not t.reason.startswith(EXCLUDED)]
-    completed = [t for t in scored if t.completed]
+def end_reason_counts(trials: Sequence[Any]) -> dict[str, int]:
+    """Return the number of trials per end reason (the text before any ':'), in first-seen order."""
     reasons: dict[str, int] = {}
     for t in trials:
         key = t.reason.split(':', 1)[0]
         reasons[key] = reasons.get(key, 0) + 1
+    return reasons
+
+
+def _metrics(trials: Sequence[TrialResult]) -> dict[str, Any]:
+    scored = [t for t in trials if t.num_objects > 0 and not t.reason.startswith(EXCLUDED)]
+    completed = [t for t in scored if t.completed]
+    reasons = end_reason_counts(trials)
     return {
         'completion': 100.0 * len(completed) / len(scored) if scored else None,
         'grasp_success': _mean_percent([t.grasp_successes / t.grasp_attempts for t in completed]),

@@ -42,7 +42,8 @@ import numpy as np
 
 from pushgrasp_policy.evaluation import (
     EMPTY_SCENE, NO_ACTION, SIM_UNSTABLE, EvaluationConfig, Scene, TrialResult, action_failed, count_action,
-    end_reason, evaluate, format_table, heightmap_of, save_step_picture, step_record, summarize_by_case)
+    end_reason, end_reason_counts, evaluate, format_table, heightmap_of, save_step_picture, step_record,
+    summarize_by_case)
 from pushgrasp_policy.goal_policy import GoalPolicy
 
 if TYPE_CHECKING:
@@ -319,10 +320,7 @@ def evaluate_goals(policy: GoalPolicy | GoalPolicyFactory, cases: Sequence[tuple
 def _goal_metrics(trials: Sequence[GoalTrialResult]) -> dict[str, Any]:
     scored = [t for t in trials if not t.reason.startswith(GOAL_EXCLUDED)]
     completed = [t for t in scored if t.completed]
-    reasons: dict[str, int] = {}
-    for t in trials:
-        key = t.reason.split(':', 1)[0]
-        reasons[key] = reasons.get(key, 0) + 1
+    reasons = end_reason_counts(trials)
     return {
         'completion': 100.0 * len(completed) / len(scored) if scored else None,
         'goal_grasp_success': (100.0 * float(np.mean([t.goal_grasps / t.grasp_attempts for t in completed]))
