@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import rclpy
 import yaml
-from rclpy.action import ActionClient, get_action_server_names_and_types_by_node
+from rclpy.action import get_action_client_names_and_types_by_node, get_action_server_names_and_types_by_node
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -123,11 +123,8 @@ def test_every_subscription_has_a_publisher(name, values):
                 subscribed.setdefault(subscription.topic_name, []).append(spec.name)
             own_name, own_namespace = node.node.get_name(), node.node.get_namespace()
             servers |= {n for n, _ in get_action_server_names_and_types_by_node(node.node, own_name, own_namespace)}
-            # The node's own clients, not the ROS graph's view of a node of this name: that view can still hold the
-            # clients of a same-named node of another graph that has just been destroyed.
-            for waitable in node.node.waitables:
-                if isinstance(waitable, ActionClient):
-                    clients.setdefault(node.node.resolve_topic_name(waitable._action_name), []).append(spec.name)
+            for action, _ in get_action_client_names_and_types_by_node(node.node, own_name, own_namespace):
+                clients.setdefault(action, []).append(spec.name)
         finally:
             node.close()
     orphans = {t: n for t, n in subscribed.items() if t not in published and not t.startswith(ROS_INFRASTRUCTURE)}
