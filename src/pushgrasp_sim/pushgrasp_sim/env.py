@@ -22,6 +22,8 @@ tasks).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import mujoco
@@ -65,6 +67,12 @@ class SimConfig:
     """An object that moved farther than this (metres) changed the scene."""
     segmentation: bool = False
     """Every frame (`reset`, `step`, `render`) also carries `Observation.segmentation`."""
+    resimulation_factors: tuple[int, ...] = (2, 4)
+    """When the physics blew up during a primitive (`StepInfo.unstable`), `step` runs the primitive again from
+    the state before it with the physics timestep divided by each of these factors in turn (the control
+    ticks stay 10 ms) until a run stays stable. In dense piles a finger pressing a block into its neighbours
+    occasionally makes contacts stiffer than the 2 ms step resolves; the finer step resolves them, at a cost
+    paid only then. Empty: report the blow-up at once."""
 
 
 @dataclass
@@ -112,7 +120,11 @@ class StepInfo:
     unstable: list[str] = field(default_factory=list)
     """What looked physically broken after the primitive (objects flung or below the table); empty when all
     is well. A failure of the simulator, not of the primitive: the scene should be reset."""
+    resimulated: int = 1
+    """The timestep divisor of the run reported: 1 normally, a `SimConfig.resimulation_factors` entry when the
+    primitive was run again after a blow-up (`unstable` then says whether that run was stable)."""
     physics_steps: int = 0
+    """Physics steps the primitive took, re-runs included."""
 
 
 def as_scene_spec(seed: int, scene: SceneSpec | int | str | os.PathLike | None, default_objects: int) -> SceneSpec:
@@ -139,6 +151,7 @@ class PushGraspEnv:
         self._removed: set[int] = set()
         self._held: int | None = None
         self._object_of_geom: np.ndarray | None = None
+        self._collision_at_reset: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # --- episode ------------------------------------------------------------------------------------
     def reset(self, seed: int, scene: SceneSpec | int | str | os.PathLike | None = None) -> Observation:
@@ -168,6 +181,9 @@ class PushGraspEnv:
             self._object_of_geom[body.geomadr[0]:body.geomadr[0] + body.geomnum[0]] = obj.index
         self._removed = set()
         self._held = None
+        model = built.model
+        self._collision_at_reset = (model.geom_contype.copy(), model.geom_conaffinity.copy(),
+                                    model.body_gravcomp.copy())
         return self.render()
 
     def render(self, segmentation: bool | None = None) -> Observation:
@@ -209,11 +225,26 @@ class PushGraspEnv:
     def step(self, primitive: Primitive) -> tuple[Observation, StepInfo]:
         """Execute `primitive` in physics, then return to home and observe.
 
-        A refused primitive (outside the workspace, too low, out of reach) does not move the arm.
+        A refused primitive (outside the workspace, too low, out of reach) does not move the arm. A primitive
+        during which the physics blew up is run again with finer physics steps (`SimConfig.resimulation_factors`).
         """
         self._require_scene()
-        info = StepInfo(primitive=primitive.type.name.lower())
         steps_before = self.physics.steps_taken
+        snapshot = self._snapshot()
+        info = self._execute(primitive)
+        for factor in self.config.resimulation_factors:
+            if not info.unstable:
+                break
+            self._restore(snapshot)
+            with self._finer_physics(factor):
+                info = self._execute(primitive)
+            info.resimulated = factor
+        info.physics_steps = self.physics.steps_taken - steps_before
+        return self.render(), info
+
+    def _execute(self, primitive: Primitive) -> StepInfo:
+        """Run `primitive` (and go home when the arm is in view); what happened, without observing."""
+        info = StepInfo(primitive=primitive.type.name.lower())
         before = self._positions()
         inside_before = {s.index for s in self.object_states() if s.inside_workspace}
         try:
@@ -253,8 +284,7 @@ class PushGraspEnv:
         if exploded:
             info.unstable = exploded
             info.error = (info.error + '; ' if info.error else '') + 'simulation unstable: ' + '; '.join(exploded)
-        info.physics_steps = self.physics.steps_taken - steps_before
-        return self.render(), info
+        return info
 
     # --- robot-side helpers (also used by the sim bridge node) --------------------------------------
     def held_object(self) -> int | None:
@@ -318,6 +348,37 @@ class PushGraspEnv:
     def _resting_height(self, index: int) -> float:
         # An object counts as lifted when its centre is clearly above where it could rest on the table.
         return float(SHAPES_BY_NAME[self.scene.objects[index].shape].bounding_radius) + 0.02
+
+    def _snapshot(self) -> tuple[mujoco.MjData, frozenset[int]]:
+        data = mujoco.MjData(self.physics.model)
+        mujoco.mj_copyData(data, self.physics.model, self.physics.data)
+        return data, frozenset(self._removed)
+
+    def _restore(self, snapshot: tuple[mujoco.MjData, frozenset[int]]) -> None:
+        """Go back to a `_snapshot`: the physics state, and objects removed since then put back."""
+        data, removed = snapshot
+        model = self.physics.model
+        for index in self._removed - removed:
+            body = model.body(self.scene.objects[index].body_name)
+            geoms = slice(body.geomadr[0], body.geomadr[0] + body.geomnum[0])
+            model.geom_contype[geoms] = self._collision_at_reset[0][geoms]
+            model.geom_conaffinity[geoms] = self._collision_at_reset[1][geoms]
+            model.body_gravcomp[body.id] = self._collision_at_reset[2][body.id]
+        self._removed = set(removed)
+        mujoco.mj_copyData(self.physics.data, model, data)
+        mujoco.mj_forward(model, self.physics.data)
+
+    @contextmanager
+    def _finer_physics(self, factor: int) -> Iterator[None]:
+        """Physics steps `factor` times shorter, as many more per control tick, while in the block."""
+        model, robot = self.physics.model, self.robot
+        timestep, robot_config = model.opt.timestep, robot.config
+        model.opt.timestep = timestep / factor
+        robot.config = replace(robot_config, control_decimation=robot_config.control_decimation * factor)
+        try:
+            yield
+        finally:
+            model.opt.timestep, robot.config = timestep, robot_config
 
     def _remove(self, index: int) -> None:
         """Take an object out of the scene: park it far away, floating, without contacts."""

@@ -124,7 +124,7 @@ def run_soak(seed: int = 0, scenes: int = 500, primitives_per_scene: int = 1, nu
     """
     warmup = max(1, scenes // 4) if warmup is None else warmup
     rng = np.random.default_rng(seed)
-    unstable, failures, baseline = [], [], None
+    unstable, resimulated, failures, baseline = [], [], [], None
     with PushGraspEnv() as env:
         for index in range(scenes):
             if index == warmup:
@@ -136,11 +136,14 @@ def run_soak(seed: int = 0, scenes: int = 500, primitives_per_scene: int = 1, nu
                     observation, info = env.step(random_primitive(observation, env, rng))
                     if info.unstable:
                         unstable.append({'scene': index, 'error': info.error})
+                    elif info.resimulated > 1:
+                        resimulated.append({'scene': index, 'timestep_divisor': info.resimulated})
             except Exception as error:  # a soak run reports every failure instead of stopping at the first
                 failures.append({'scene': index, 'error': repr(error)})
         gc.collect()
         final = current_rss_mb()
     baseline = baseline if baseline is not None else final
     return {'scenes': scenes, 'primitives_per_scene': primitives_per_scene, 'num_objects': num_objects,
-            'failures': failures, 'unstable': unstable, 'rss_start_mb': baseline, 'rss_end_mb': final,
+            'failures': failures, 'unstable': unstable, 'resimulated': resimulated,
+            'rss_start_mb': baseline, 'rss_end_mb': final,
             'memory_growth_percent': 100.0 * (final - baseline) / baseline, 'seed': seed}

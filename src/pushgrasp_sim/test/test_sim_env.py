@@ -95,3 +95,47 @@ def test_same_seed_same_episode(tmp_path):
     assert info_a == info_b
     _, _, poses_c = episode(6)
     assert poses_c.shape != poses_a.shape or not np.allclose(poses_c, poses_a)
+
+
+def _explosions_reported(monkeypatch, env, runs_unstable):
+    """Make the first `runs_unstable` explosion checks report a blow-up; the timestep each check saw."""
+    import pushgrasp_sim.env as env_module
+    seen = []
+
+    def find_explosions(model, data, objects=None):
+        seen.append((float(model.opt.timestep), env.robot.config.control_decimation))
+        return ['object_0 (cube) moves at 9.99 m/s'] if len(seen) <= runs_unstable else []
+    monkeypatch.setattr(env_module, 'find_explosions', find_explosions)
+    return seen
+
+
+def test_a_blow_up_is_simulated_again_from_the_state_before_with_finer_steps(env, tmp_path, monkeypatch):
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
+    x, y, _ = env.object_states()[0].position
+    seen = _explosions_reported(monkeypatch, env, runs_unstable=1)
+    observation, info = env.step(at(PrimitiveType.GRASP, x, y, heights(observation)))
+    # The first run picked the cube and "blew up"; the second started again with the cube on the table
+    # (collidable again, else it could not be grasped) at half the timestep and twice the steps per tick.
+    assert seen == [(0.002, 5), (0.001, 10)]
+    assert info.resimulated == 2 and not info.unstable and info.error == ''
+    assert info.grasp_success and info.grasped_object == 0 and info.picked_objects == [0]
+    assert env.object_states() == [] and heights(observation).max() < 0.01
+    assert env.physics.timestep == 0.002 and env.robot.config.control_decimation == 5
+
+
+def test_a_blow_up_that_finer_steps_do_not_cure_is_reported(env, tmp_path, monkeypatch):
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
+    x, y, _ = env.object_states()[0].position
+    seen = _explosions_reported(monkeypatch, env, runs_unstable=3)
+    _, info = env.step(at(PrimitiveType.GRASP, x, y, heights(observation)))
+    assert [dt for dt, _ in seen] == [0.002, 0.001, 0.0005]
+    assert info.resimulated == 4 and info.unstable and 'simulation unstable' in info.error
+    assert env.physics.timestep == 0.002 and env.robot.config.control_decimation == 5
+
+
+def test_a_stable_primitive_runs_once(env, tmp_path, monkeypatch):
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
+    x, y, _ = env.object_states()[0].position
+    seen = _explosions_reported(monkeypatch, env, runs_unstable=0)
+    _, info = env.step(at(PrimitiveType.PUSH, x, y - 0.06, heights(observation), rotation=4))
+    assert len(seen) == 1 and info.resimulated == 1 and info.executed
