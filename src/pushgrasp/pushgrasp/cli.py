@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 EXIT_UNAVAILABLE = 2
 
@@ -384,6 +384,13 @@ def run_online_trainer(trainer: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def alternate_episodes(episodes: Sequence[int] | None) -> dict[str, int]:
+    """GoalTrainConfig fields of `--alternate-episodes PUSH GRASP` (none when not given)."""
+    if episodes is None:
+        return {}
+    return {'alternate_push_episodes': episodes[0], 'alternate_grasp_episodes': episodes[1]}
+
+
 def run_goal_train(args: argparse.Namespace, seed: int) -> int:
     """`pushgrasp train --method goal --stage S`: one stage of goal-conditioned training (resumable)."""
     from dataclasses import replace
@@ -404,7 +411,7 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
         config = with_network_of(GoalTrainConfig(
             stage=args.stage, seed=seed, transitions=args.transitions, num_objects=args.objects,
             checkpoint_every=args.checkpoint_every, agent=agent, init_from=args.init_from or '',
-            explorer=args.explorer))
+            explorer=args.explorer, **alternate_episodes(args.alternate_episodes)))
         trainer = GoalTrainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
@@ -521,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help='--method goal: grasp the goal once its best grasp Q reaches this (default 0.9)')
     train.add_argument('--max-pushes', type=int, default=None,
                        help='--method goal: pushes before a grasp is forced (default 5)')
+    train.add_argument('--alternate-episodes', type=int, nargs=2, default=None, metavar=('PUSH', 'GRASP'),
+                       help='--method goal --stage alternate: episodes of each push phase and of each grasp phase '
+                            '(default 500 1000, the reference\'s)')
     train.add_argument('--out', default='runs/vpg',
                        help='run folder: checkpoints, logs, TensorBoard; an online run also writes every transition '
                             'to OUT/experience/ as rosbag2 bags (default runs/vpg)')
