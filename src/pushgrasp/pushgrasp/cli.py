@@ -385,7 +385,7 @@ def run_online_trainer(trainer: Any, args: argparse.Namespace) -> int:
 
 
 def alternate_episodes(episodes: Sequence[int] | None) -> dict[str, int]:
-    """GoalTrainConfig fields of `--alternate-episodes PUSH GRASP` (none when not given)."""
+    """The GoalTrainConfig fields that `--alternate-episodes PUSH GRASP` sets (none when not given)."""
     if episodes is None:
         return {}
     return {'alternate_push_episodes': episodes[0], 'alternate_grasp_episodes': episodes[1]}

@@ -129,6 +129,8 @@ class StepRecord:
     error: str = ''
     picture: str = ''
     """Path of the step's PNG, when pictures were saved."""
+    resimulated: int = 1
+    """1, or the timestep divisor of the simulator's re-run after the physics blew up (StepInfo.resimulated)."""
 
 
 @dataclass
@@ -203,7 +205,8 @@ def step_record(step: int, primitive: Primitive, info: StepInfo, failed: bool, p
         rotation_index=int(primitive.rotation_index), q_value=q_value if math.isfinite(q_value) else None,
         executed=bool(info.executed), grasp_success=bool(info.grasp_success), scene_changed=bool(info.scene_changed),
         failed=failed, objects_remaining=int(info.objects_remaining),
-        objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error, picture=picture)
+        objects_left_workspace=[int(i) for i in info.objects_left_workspace], error=info.error, picture=picture,
+        resimulated=int(info.resimulated))
 
 
 def count_action(result: TrialResult, kind: str, grasp_success: bool, picked: int, pushed_out: int) -> None:
