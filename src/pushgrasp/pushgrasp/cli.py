@@ -149,6 +149,11 @@ def run_eval(args: argparse.Namespace) -> int:
             raise ValueError('--goals needs --method goal')
         if args.cases and goal:
             raise ValueError('--method goal takes --goals FILE (case-file-name goal-index lines), not --cases')
+        if args.grasp_threshold is not None:
+            if not goal:
+                raise ValueError('--grasp-threshold needs --method goal')
+            from functools import partial
+            policy_from_spec = partial(policy_from_spec, grasp_threshold=args.grasp_threshold)
         config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures)
         cases = expand_goal_cases(args.goals, random) if goal else expand_cases(args.cases, random)
         policy_from_spec(args.policy, seed)  # a bad policy is reported here, before any trial runs
@@ -176,6 +181,7 @@ def run_eval(args: argparse.Namespace) -> int:
     print(format_summary(summary))
     summary['settings'] = {
         'method': args.method, 'policy': args.policy, 'seed': seed, 'trials_per_case': args.trials,
+        'grasp_threshold': args.grasp_threshold,
         'cases': [{'name': name, 'scene': str(scene.scene), 'goal_line': scene.goal_line} if goal
                   else {'name': name, 'scene': str(scene)} for name, scene in cases],
         'max_actions': args.max_actions, 'actions_per_object': config.actions_per_object,
@@ -505,9 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--goal', default='', metavar='COLOUR',
                       help='goal mode: pick only the object of this colour, a colour name (red, blue, ...) or '
                            '"R,G,B" (default: clear the table)')
-    demo.add_argument('--goal-checkpoint', default='',
+    demo.add_argument('--goal-checkpoint', default='goal',
                       help='goal mode: the goal policy, a goal-conditioned checkpoint or a policy spec used greedily '
-                           'on the goal (default: the --policy used greedily on the goal)')
+                           'on the goal, e.g. shipped (default: goal, the shipped goal-conditioned weights)')
     demo.set_defaults(handler=run_demo)
 
     train = command('train', 'Train the VPG-style push-grasp policy: online in the embedded simulator, offline from '
@@ -640,6 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--goals', metavar='FILE',
                             help="--method goal: goal cases, one 'case-file-name goal-index' line each (with "
                                  '--random N, also scenes of N random objects with a random goal)')
+    evaluation.add_argument('--grasp-threshold', type=float, default=None, metavar='Q',
+                            help="--method goal with a goal-conditioned policy: grasp the goal once its best grasp Q "
+                                 "reaches Q (default: the checkpoint's)")
     evaluation.add_argument('--trials', type=int, default=10, help='trials per case (default 10)')
     evaluation.add_argument('--max-actions', type=int, default=None, metavar='M',
                             help='action budget per trial (default 5 per object)')

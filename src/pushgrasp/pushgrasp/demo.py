@@ -11,8 +11,9 @@ metrics (`task/episode`). The report folder gets `metrics.json` (the task node's
 picture of every step, an animated GIF of the camera with the chosen actions drawn on it, and the graph's log.
 
 Goal mode (`DemoConfig.goal`, `pushgrasp demo --goal red`): the task node picks the one object of that colour
-instead of clearing the table (the graph's `goal` argument), and the report says whether it was picked and in how
-many motions (the metrics' goal_picked and motion_number).
+instead of clearing the table (the graph's `goal` argument) with the shipped goal-conditioned policy (or
+`DemoConfig.goal_checkpoint`'s), and the report says whether it was picked and in how many motions (the metrics'
+goal_picked and motion_number).
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ class DemoConfig:
     """A test-case file (reference format) instead of `num_objects` random blocks."""
     goal: str = ''
     """Goal mode: the colour of the one object to pick (a colour name such as 'red', or 'R,G,B'); empty: clear."""
-    goal_checkpoint: str = ''
-    """Goal mode: the policy node's goal policy (empty: the `policy` used greedily on the goal)."""
+    goal_checkpoint: str = 'goal'
+    """Goal mode: the policy node's goal policy, a goal-conditioned checkpoint or a policy spec used greedily on the
+    goal ('goal', the default: the shipped goal-conditioned weights; empty: the `policy` used greedily)."""
 
 
 @dataclass
@@ -155,7 +157,8 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
                         checkpoint=config.checkpoint, test_case_file=str(Path(config.test_case).resolve())
                         if config.test_case else '', autostart=False, episodes=1, max_actions=config.max_actions,
                         max_consecutive_failures=config.max_consecutive_failures,
-                        goal=goal.color if goal is not None else '', goal_checkpoint=config.goal_checkpoint)
+                        goal=goal.color if goal is not None else '',
+                        goal_checkpoint=config.goal_checkpoint if goal is not None else '')
     log_path = out / 'graph.log'
     frames: list[np.ndarray] = []
     pictures: dict[int, str] = {}
@@ -169,8 +172,12 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
             names = ', '.join(n.spec.name for n in runner.nodes)
             print(f'pushgrasp demo: started {len(runner.nodes)} nodes ({names}); log in {log_path}')
             client.start_episodes(runner, STARTUP_TIMEOUT_S, log_path)
-            aim = f'picks {goal.describe()}' if goal is not None else 'clears the table'
-            print(f'pushgrasp demo: the task node {aim} with the {config.policy} policy')
+            if goal is not None:
+                chooser = (f'the goal policy {config.goal_checkpoint!r}' if config.goal_checkpoint
+                           else f'the {config.policy} policy used greedily on the goal')
+                print(f'pushgrasp demo: the task node picks {goal.describe()} with {chooser}')
+            else:
+                print(f'pushgrasp demo: the task node clears the table with the {config.policy} policy')
             last_progress = time.monotonic()
             while client.metrics is None:
                 count = len(client.transitions)

@@ -20,8 +20,10 @@ import torch
 FORMAT = 'pushgrasp-checkpoint'
 VERSION = 1
 SHIPPED_DIR = Path(__file__).resolve().parent / 'weights'
-SHIPPED = {'shipped': SHIPPED_DIR / 'vpg.pt', 'grasp-only': SHIPPED_DIR / 'grasp_only.pt'}
-"""Shipped checkpoints by name: the VPG-style push-grasp policy and the grasping-only baseline."""
+SHIPPED = {'shipped': SHIPPED_DIR / 'vpg.pt', 'grasp-only': SHIPPED_DIR / 'grasp_only.pt',
+           'goal': SHIPPED_DIR / 'goal.pt'}
+"""Shipped checkpoints by name: the VPG-style push-grasp policy, the grasping-only baseline, and the
+goal-conditioned push-grasp policy (a goal agent's, see pushgrasp_policy.goal_agent)."""
 
 
 class CheckpointError(ValueError):
@@ -79,7 +81,7 @@ def load_checkpoint(path: str | os.PathLike, required: tuple[str, ...] = ('netwo
 
 
 def resolve_checkpoint(spec: str | os.PathLike) -> Path:
-    """The file of a shipped checkpoint name ('shipped', 'grasp-only') or of a path."""
+    """The file of a shipped checkpoint name ('shipped', 'grasp-only', 'goal') or of a path."""
     return SHIPPED.get(str(spec), Path(spec))
 
 

@@ -385,8 +385,12 @@ class GoalConditionedPolicy(QMapPolicy):
 
     name = 'goal'
 
-    def __init__(self, agent: GoalAgent, config: PolicyConfig | None = None, grasp_only: bool | None = None) -> None:
+    def __init__(self, agent: GoalAgent, config: PolicyConfig | None = None, grasp_only: bool | None = None,
+                 grasp_threshold: float | None = None) -> None:
+        """Serve `agent`; `grasp_threshold` replaces the agent's (GoalAgentConfig.grasp_threshold) when given."""
         config = config or PolicyConfig()
+        if grasp_threshold is not None:
+            agent.config = replace(agent.config, grasp_threshold=float(grasp_threshold))
         if config.num_rotations != agent.config.network.num_rotations:
             config = replace(config, num_rotations=agent.config.network.num_rotations)
         super().__init__(config)
@@ -397,9 +401,9 @@ class GoalConditionedPolicy(QMapPolicy):
 
     @classmethod
     def from_checkpoint(cls, path: str, seed: int = 0, config: PolicyConfig | None = None,
-                        grasp_only: bool | None = None) -> GoalConditionedPolicy:
+                        grasp_only: bool | None = None, grasp_threshold: float | None = None) -> GoalConditionedPolicy:
         """The policy of a goal checkpoint (a stage's policy.pt or checkpoint.pt); CheckpointError when unusable."""
-        return cls(goal_agent_from_checkpoint(path, seed), config, grasp_only)
+        return cls(goal_agent_from_checkpoint(path, seed), config, grasp_only, grasp_threshold)
 
     def reset(self) -> None:
         """Forget the pushes and tried actions (a new trial)."""

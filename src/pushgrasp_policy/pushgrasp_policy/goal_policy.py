@@ -30,6 +30,8 @@ from pushgrasp_policy.policy import Policy, PolicyConfig
 
 DEFAULT_PUSH_RADIUS = 0.05
 """Metres: pushes may start this far from the goal's nearest cell (half the push stroke)."""
+SHIPPED_GOAL = 'goal'
+"""The name of the shipped goal-conditioned weights (pushgrasp_policy.checkpoint.SHIPPED)."""
 
 
 @runtime_checkable
@@ -90,17 +92,24 @@ class GreedyGoalPolicy:
 
 
 def goal_policy_from_spec(spec: str, seed: int, push_radius: float = DEFAULT_PUSH_RADIUS,
-                          **settings) -> GoalPolicy:
+                          grasp_threshold: float | None = None, **settings) -> GoalPolicy:
     """The goal policy a user names: a goal-oriented agent's checkpoint, or a goal-agnostic policy used greedily.
 
     A checkpoint of the goal-conditioned agent (a `pushgrasp_policy.goal_trainer` run's policy.pt or
-    checkpoint.pt) gives its GoalConditionedPolicy; anything else is what
+    checkpoint.pt, or 'goal', the shipped one) gives its GoalConditionedPolicy; anything else is what
     `pushgrasp_policy.registry.policy_from_spec` takes ('shipped', 'heuristic', a checkpoint path, ...), wrapped
-    in a GreedyGoalPolicy. ValueError (CheckpointError) with the reason when it cannot be used.
+    in a GreedyGoalPolicy. `grasp_threshold` replaces a goal-conditioned checkpoint's own (ValueError for
+    another policy, which has none). ValueError (CheckpointError) with the reason when it cannot be used.
     """
+    if spec == SHIPPED_GOAL:
+        from pushgrasp_policy.checkpoint import resolve_checkpoint
+        spec = str(resolve_checkpoint(spec))
     if Path(spec).is_file():  # names ('heuristic', 'shipped') need no look inside, nor torch
         from pushgrasp_policy.goal_agent import GoalConditionedPolicy, is_goal_checkpoint
         if is_goal_checkpoint(spec):
-            return GoalConditionedPolicy.from_checkpoint(spec, seed, PolicyConfig(**settings))
+            return GoalConditionedPolicy.from_checkpoint(spec, seed, PolicyConfig(**settings),
+                                                         grasp_threshold=grasp_threshold)
+    if grasp_threshold is not None:
+        raise ValueError(f'a grasp threshold is a setting of goal-conditioned policies, and {spec!r} is not one')
     from pushgrasp_policy.registry import policy_from_spec
     return GreedyGoalPolicy(policy_from_spec(spec, seed, **settings), push_radius=push_radius)

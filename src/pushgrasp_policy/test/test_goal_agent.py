@@ -212,6 +212,18 @@ def test_a_policy_without_a_trained_push_network_only_grasps():
     assert labels[decision.primitive.row, decision.primitive.col] >= 0
 
 
+def test_a_grasp_threshold_given_to_the_policy_replaces_the_agents():
+    heightmap, labels = two_blocks()
+    agent = GoalAgent(SMALL)
+    agent.trained['push'] = 1
+    policy = GoalConditionedPolicy(agent, PolicyConfig(avoid_repeats=False), grasp_threshold=0.4)
+    assert agent.config.grasp_threshold == 0.4
+    fixed_q(agent, 0.5)  # below the agent's 0.9 but above 0.4: grasp at once
+    assert policy.decide(heightmap, labels == 1).primitive.type == PrimitiveType.GRASP
+    fixed_q(agent, 0.3)
+    assert policy.decide(heightmap, labels == 1).primitive.type == PrimitiveType.PUSH
+
+
 def test_goal_checkpoints_round_trip_and_are_told_apart(tmp_path):
     agent = GoalAgent(SMALL, seed=4)
     agent.trained['grasp'] = 7

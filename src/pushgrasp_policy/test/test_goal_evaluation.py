@@ -240,6 +240,16 @@ def test_the_greedy_vpg_baseline_picks_the_named_goal(env, three_apart, tmp_path
     assert sorted(p.name for p in tmp_path.glob('*.png'))[0].startswith('step_000_')
 
 
+def test_the_shipped_goal_policy_pushes_the_goal_out_of_a_corner_pack_and_picks_it(env):
+    """The shipped goal-conditioned weights ('goal') on a challenging arrangement that grasping alone fails."""
+    policy = goal_policy_from_spec('goal', seed=0)
+    assert type(policy).__name__ == 'GoalConditionedPolicy' and not policy.grasp_only
+    case = GoalCase(TESTCASE_DIR / 'goal_challenging' / 'goal_10_corner_pack.txt', goal_line=1)
+    result = run_goal_trial(env, policy, case, seed=0, config=EvaluationConfig(max_actions=8))
+    assert result.completed and result.reason == GOAL_PICKED, result.describe()
+    assert result.pushes >= 1 and result.actions <= 6 and result.other_picked == 0
+
+
 def test_random_goal_trials_are_deterministic_for_a_seed(env):
     def factory(seed):
         return GreedyGoalPolicy(HeuristicPolicy())
