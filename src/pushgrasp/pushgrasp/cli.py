@@ -405,9 +405,9 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
     from pushgrasp_policy.goal_agent import GoalAgentConfig
     from pushgrasp_policy.goal_trainer import GoalTrainConfig, GoalTrainer, with_network_of
     from pushgrasp_policy.networks import QNetConfig
-    if args.from_bag or args.preload or args.grasp_only or args.packed_fraction:
-        print('pushgrasp train: --method goal trains online in stages; --from-bag, --preload, --grasp-only and '
-              '--packed-fraction are options of the VPG method', file=sys.stderr)
+    if args.from_bag or args.preload or args.grasp_only:
+        print('pushgrasp train: --method goal trains online in stages; --from-bag, --preload and --grasp-only are '
+              'options of the VPG method', file=sys.stderr)
         return EXIT_UNAVAILABLE
     network = QNetConfig(trunk=args.trunk or 'dilated', width=args.width or 32, extra_channels=1)
     overrides = {'learning_rate': args.lr, 'extra_replays': args.extra_replays, 'grasp_threshold': args.grasp_threshold,
@@ -417,7 +417,8 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
         config = with_network_of(GoalTrainConfig(
             stage=args.stage, seed=seed, transitions=args.transitions, num_objects=args.objects,
             checkpoint_every=args.checkpoint_every, agent=agent, init_from=args.init_from or '',
-            explorer=args.explorer, **alternate_episodes(args.alternate_episodes)))
+            explorer=args.explorer, packed_fraction=args.packed_fraction or 0.0,
+            **alternate_episodes(args.alternate_episodes)))
         trainer = GoalTrainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)

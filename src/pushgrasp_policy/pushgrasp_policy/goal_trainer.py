@@ -57,7 +57,7 @@ from pushgrasp_policy.goal_agent import (GoalAgent, GoalAgentConfig, GoalTransit
 from pushgrasp_policy.goal_evaluation import choose_goal
 from pushgrasp_policy.networks import QNetConfig
 from pushgrasp_policy.replay import SurpriseReplay
-from pushgrasp_policy.trainer import RunLog
+from pushgrasp_policy.trainer import RunLog, training_scene
 from pushgrasp_sim.env import PushGraspEnv, SimConfig
 
 STAGES = ('grasp', 'push', 'alternate')
@@ -79,6 +79,9 @@ class GoalTrainConfig:
     """Stop after this many transitions (executed actions, learned from or not)."""
     num_objects: int = 10
     """Random objects per scene (the reference's grasp stage used 5, its push stage 10)."""
+    packed_fraction: float = 0.0
+    """Share of the scenes that are a random tightly packed group and 1-2 blocks alone instead (see
+    pushgrasp_policy.trainer.training_scene); their test-case files go to the run's scenes/."""
     max_no_change: int = 10
     """Rebuild the scene after this many consecutive actions that changed nothing."""
     max_goal_grasps: int = 5
@@ -104,6 +107,8 @@ class GoalTrainConfig:
             raise ValueError(f'stage must be one of {", ".join(STAGES)}, got {self.stage!r}')
         if self.alternate_push_episodes < 1 or self.alternate_grasp_episodes < 1:
             raise ValueError('alternate_push_episodes and alternate_grasp_episodes must be at least 1')
+        if not 0.0 <= self.packed_fraction <= 1.0:
+            raise ValueError(f'packed_fraction must be in [0, 1], got {self.packed_fraction}')
         if self.max_goal_grasps < 1 or self.max_no_change < 1 or self.success_window < 1:
             raise ValueError('max_goal_grasps, max_no_change and success_window must be at least 1')
 
@@ -342,7 +347,10 @@ class GoalTrainer:
         for _ in range(100):
             scene_seed = self.config.seed * 100_000 + self.scene
             self.scene += 1
-            observation = self.env.reset(scene_seed, self.config.num_objects)
+            pack_file = self.run_dir / 'scenes' / f'scene_{self.scene - 1:06d}.txt'
+            scene = training_scene(scene_seed, self.config.num_objects, self.config.packed_fraction, pack_file,
+                                   self.env.config.workspace)
+            observation = self.env.reset(scene_seed, scene)
             pursuit = self._pursue(heightmap_of(observation, self.env), self.env.object_labels(observation),
                                    observation)
             if pursuit is not None:

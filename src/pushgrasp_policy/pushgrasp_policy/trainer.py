@@ -42,6 +42,7 @@ import torch
 
 from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_perception.workspace import Workspace
 from pushgrasp_policy.bags import BagTransition, iter_transitions
 from pushgrasp_policy.change import changed_cells, workspace_empty
 from pushgrasp_policy.checkpoint import (CheckpointError, atomic_write_bytes, load_checkpoint, resolve_checkpoint,
@@ -58,6 +59,24 @@ EVALUATION_FIELDS = ('transition', 'completion', 'grasp_success', 'action_effici
 TRANSITION_FIELDS = ('transition', 'episode', 'primitive', 'rotation', 'row', 'col', 'explored', 'q_value',
                      'epsilon', 'changed_cells', 'grasp_success', 'reward', 'label', 'loss', 'grasp_success_rate',
                      'objects_remaining', 'error', 'wall_time_s')
+
+
+def training_scene(scene_seed: int, num_objects: int, packed_fraction: float, pack_file: Path,
+                   workspace: Workspace) -> int | Path:
+    """The scene of a training episode (`PushGraspEnv.reset`'s `scene`).
+
+    `num_objects` random objects, or with probability `packed_fraction` a random tightly packed group
+    (pushgrasp_sim.packs) written to `pack_file` as a test case. The draw comes from the scene's own seed, so
+    that a resumed run builds the same scenes.
+    """
+    if packed_fraction <= 0:
+        return num_objects
+    draw = np.random.default_rng([scene_seed, 1])
+    if draw.random() >= packed_fraction:
+        return num_objects
+    pack_file.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(pack_file, random_pack_testcase(draw, workspace).encode())
+    return pack_file
 
 
 @dataclass
@@ -232,14 +251,9 @@ class Trainer:
     # --- pieces ---------------------------------------------------------------------------------------
     def _reset(self) -> tuple[Heightmap, tuple[np.ndarray, np.ndarray]]:
         scene_seed = self.config.seed * 100_000 + self.episode
-        scene = self.config.scene or self.config.num_objects
-        if not self.config.scene and self.config.packed_fraction > 0:
-            # Drawn from the episode's own seed, so that a resumed run builds the same scenes.
-            draw = np.random.default_rng([scene_seed, 1])
-            if draw.random() < self.config.packed_fraction:
-                scene = self.run_dir / 'scenes' / f'episode_{self.episode:06d}.txt'
-                scene.parent.mkdir(exist_ok=True)
-                atomic_write_bytes(scene, random_pack_testcase(draw, self.env.config.workspace).encode())
+        scene = self.config.scene or training_scene(scene_seed, self.config.num_objects, self.config.packed_fraction,
+                                                    self.run_dir / 'scenes' / f'episode_{self.episode:06d}.txt',
+                                                    self.env.config.workspace)
         heightmap = heightmap_of(self.env.reset(scene_seed, scene), self.env)
         return heightmap, self.agent.q_maps(heightmap)
 

@@ -161,3 +161,16 @@ def test_a_stage_resumes_after_a_kill_exactly_like_an_uninterrupted_run(grasp_ru
         reference_weights = load_checkpoint(reference / 'policy.pt', required=NETS)[name]
         resumed_weights = load_checkpoint(killed / 'policy.pt', required=NETS)[name]
         assert all(torch.equal(tensor, resumed_weights[key]) for key, tensor in reference_weights.items()), name
+
+
+def test_packed_training_scenes_are_written_as_test_cases_and_used(tmp_path):
+    config = GoalTrainConfig(stage='grasp', seed=3, transitions=2, num_objects=3, packed_fraction=1.0,
+                             checkpoint_every=2, agent=AGENT, torch_threads=0)
+    trainer = GoalTrainer(config, tmp_path, progress=quiet)
+    trainer.run()
+    scenes = sorted((tmp_path / 'scenes').glob('scene_*.txt'))
+    assert scenes and scenes[0].name == 'scene_000000.txt'
+    objects = [line for line in scenes[0].read_text().splitlines() if line.strip() and not line.startswith('#')]
+    assert len(scenes) == trainer.scene and len(objects) == len(trainer.env.scene.objects) >= 3
+    with pytest.raises(ValueError, match='packed_fraction'):
+        GoalTrainConfig(packed_fraction=1.5)
