@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -152,6 +153,8 @@ class PushGraspEnv:
         self._held: int | None = None
         self._object_of_geom: np.ndarray | None = None
         self._collision_at_reset: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._saved_data: mujoco.MjData | None = None
+        self._saved_removed: frozenset[int] = frozenset()
 
     # --- episode ------------------------------------------------------------------------------------
     def reset(self, seed: int, scene: SceneSpec | int | str | os.PathLike | None = None) -> Observation:
@@ -182,8 +185,12 @@ class PushGraspEnv:
         self._removed = set()
         self._held = None
         model = built.model
+        # What `_restore_state` needs: the contact and gravity settings `_remove` changes, and one state buffer
+        # (a MjData holds the model's whole arena, so it is allocated per scene, not per primitive).
         self._collision_at_reset = (model.geom_contype.copy(), model.geom_conaffinity.copy(),
                                     model.body_gravcomp.copy())
+        self._saved_data = mujoco.MjData(model)
+        self._saved_removed = frozenset()
         return self.render()
 
     def render(self, segmentation: bool | None = None) -> Observation:
@@ -230,12 +237,12 @@ class PushGraspEnv:
         """
         self._require_scene()
         steps_before = self.physics.steps_taken
-        snapshot = self._snapshot()
+        self._save_state()
         info = self._execute(primitive)
         for factor in self.config.resimulation_factors:
             if not info.unstable:
                 break
-            self._restore(snapshot)
+            self._restore_state()
             with self._finer_physics(factor):
                 info = self._execute(primitive)
             info.resimulated = factor
@@ -349,24 +356,27 @@ class PushGraspEnv:
         # An object counts as lifted when its centre is clearly above where it could rest on the table.
         return float(SHAPES_BY_NAME[self.scene.objects[index].shape].bounding_radius) + 0.02
 
-    def _snapshot(self) -> tuple[mujoco.MjData, frozenset[int]]:
-        data = mujoco.MjData(self.physics.model)
-        mujoco.mj_copyData(data, self.physics.model, self.physics.data)
-        return data, frozenset(self._removed)
+    def _save_state(self) -> None:
+        """Remember the physics state (warning counters included) and the removed objects, for `_restore_state`."""
+        mujoco.mj_copyData(self._saved_data, self.physics.model, self.physics.data)
+        self._saved_removed = frozenset(self._removed)
 
-    def _restore(self, snapshot: tuple[mujoco.MjData, frozenset[int]]) -> None:
-        """Go back to a `_snapshot`: the physics state, and objects removed since then put back."""
-        data, removed = snapshot
+    def _restore_state(self) -> None:
+        """Go back to the last `_save_state`: objects removed since then are put back, then the physics state."""
         model = self.physics.model
-        for index in self._removed - removed:
-            body = model.body(self.scene.objects[index].body_name)
-            geoms = slice(body.geomadr[0], body.geomadr[0] + body.geomnum[0])
+        for index in self._removed - self._saved_removed:
+            body, geoms = self._object_parts(index)
             model.geom_contype[geoms] = self._collision_at_reset[0][geoms]
             model.geom_conaffinity[geoms] = self._collision_at_reset[1][geoms]
             model.body_gravcomp[body.id] = self._collision_at_reset[2][body.id]
-        self._removed = set(removed)
-        mujoco.mj_copyData(self.physics.data, model, data)
+        self._removed = set(self._saved_removed)
+        mujoco.mj_copyData(self.physics.data, model, self._saved_data)
         mujoco.mj_forward(model, self.physics.data)
+
+    def _object_parts(self, index: int) -> tuple[Any, slice]:
+        """The body of object `index` (a MuJoCo model view) and the slice of its geoms."""
+        body = self.physics.model.body(self.scene.objects[index].body_name)
+        return body, slice(body.geomadr[0], body.geomadr[0] + body.geomnum[0])
 
     @contextmanager
     def _finer_physics(self, factor: int) -> Iterator[None]:
@@ -383,9 +393,7 @@ class PushGraspEnv:
     def _remove(self, index: int) -> None:
         """Take an object out of the scene: park it far away, floating, without contacts."""
         model, data = self.physics.model, self.physics.data
-        obj = self.scene.objects[index]
-        body = model.body(obj.body_name)
-        geoms = slice(body.geomadr[0], body.geomadr[0] + body.geomnum[0])
+        body, geoms = self._object_parts(index)
         model.geom_contype[geoms] = 0
         model.geom_conaffinity[geoms] = 0
         model.body_gravcomp[body.id] = 1.0
