@@ -9,8 +9,9 @@ command runs once the TCP has reached it.
 Push (fingers closed): above the start (APPROACH, closing the gripper there), down to the start at
 `push_height` above the surface height at the chosen pixel (APPROACH; the pixel is free table in a good
 push, so the fingertips pass 1 cm above the table and meet anything taller), the stroke of
-`push_length` along the push direction at that height, cut short where it would leave the workspace
-box (CONTACT), then straight up to `approach_height` above the start surface (RETREAT).
+`push_length` along the push direction at that height, cut short `push_edge_margin` inside the workspace
+box (CONTACT), then straight up to `approach_height` above the start surface (RETREAT). A push cut shorter than
+`min_push_stroke` is refused (`push_stroke_map` gives every cell's stroke, for policies to leave those out).
 
 Grasp: above the target (APPROACH, opening the gripper there), down to `grasp_depth` below the surface
 height at the pixel but never lower than `min_tcp_height` above the table (CONTACT, closing there),
@@ -21,6 +22,7 @@ higher (RETREAT). The grasp holds an object when the jaws are still apart after 
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,8 +30,13 @@ from typing import Protocol
 
 import numpy as np
 
-from pushgrasp_control.primitives import Primitive, PrimitiveType
+from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH, Primitive, PrimitiveType, rotation_angle
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
+
+PUSH_EDGE_MARGIN = 0.05
+"""Metres: the default `MotionLimits.push_edge_margin`."""
+MIN_PUSH_STROKE = 0.02
+"""Metres: the default `MotionLimits.min_push_stroke`."""
 
 
 class Phase(enum.IntEnum):
@@ -78,9 +85,12 @@ class MotionLimits:
     """Height above the target surface down to which the arm moves fast before slowing to contact speed."""
     push_height: float = 0.01
     """Height of the fingertips above the surface at the push start."""
-    push_edge_margin: float = 0.05
+    push_edge_margin: float = PUSH_EDGE_MARGIN
     """The push stroke ends at least this far inside the workspace edges: what the fingers push ahead of them stays
     in the workspace (reachable, and still to be picked) instead of being swept out of it."""
+    min_push_stroke: float = MIN_PUSH_STROKE
+    """A push whose stroke the edge margin cuts shorter than this is refused: started near an edge and pointing out
+    of the workspace, it would go down, not move, and come back up (an action that cannot change the scene)."""
     grasp_depth: float = 0.03
     """How far below the surface at the grasp pixel the fingertips go."""
     lift_height: float = 0.1
@@ -97,7 +107,8 @@ class MotionLimits:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be positive, got {getattr(self, name)}')
-        for name in ('min_tcp_height', 'push_height', 'push_edge_margin', 'grasp_depth', 'min_grasp_width'):
+        for name in ('min_tcp_height', 'push_height', 'push_edge_margin', 'min_push_stroke', 'grasp_depth',
+                     'min_grasp_width'):
             if not getattr(self, name) >= 0:
                 raise ValueError(f'{name} must not be negative, got {getattr(self, name)}')
 
@@ -205,17 +216,41 @@ def wrap_yaw(yaw: float) -> float:
     return (yaw + math.pi / 2) % math.pi - math.pi / 2
 
 
-def _stroke_length(start: np.ndarray, direction: np.ndarray, length: float, workspace: Workspace,
-                   margin: float = 0.0) -> float:
-    """The longest t <= length with start + t * direction still `margin` inside the workspace box (xy); 0 if none."""
-    t = length
+def push_stroke_length(start: np.ndarray, direction: np.ndarray, length: float, workspace: Workspace,
+                       margin: float = 0.0) -> np.ndarray:
+    """The longest t <= length with start + t * direction still `margin` inside the workspace box (xy); 0 if none.
+
+    `start` and `direction` are (..., >=2) arrays of base-frame points and unit directions (only x and y are
+    used); the result has their broadcast leading shape.
+    """
+    start, direction = np.asarray(start, dtype=float), np.asarray(direction, dtype=float)
+    t = np.full(np.broadcast_shapes(start.shape[:-1], direction.shape[:-1]), float(length))
     for axis, (low, high) in enumerate(((workspace.x_min + margin, workspace.x_max - margin),
                                         (workspace.y_min + margin, workspace.y_max - margin))):
-        if direction[axis] > 1e-12:
-            t = min(t, (high - start[axis]) / direction[axis])
-        elif direction[axis] < -1e-12:
-            t = min(t, (low - start[axis]) / direction[axis])
-    return max(t, 0.0)
+        d, p = direction[..., axis], start[..., axis]
+        with np.errstate(divide='ignore', invalid='ignore'):
+            t = np.where(d > 1e-12, np.minimum(t, (high - p) / d), t)
+            t = np.where(d < -1e-12, np.minimum(t, (low - p) / d), t)
+    return np.maximum(t, 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def push_stroke_map(workspace: Workspace = DEFAULT_WORKSPACE, num_rotations: int = NUM_ROTATIONS,
+                    push_length: float = PUSH_LENGTH, margin: float = PUSH_EDGE_MARGIN) -> np.ndarray:
+    """(num_rotations, rows, cols) float: the stroke `plan_primitive` gives a push from each heightmap cell.
+
+    Entry [i, r, c] is the length, metres, of the push of rotation i from the centre of cell (r, c) once it is
+    cut short `margin` inside the workspace edges. Read-only (cached).
+    """
+    rows, cols = workspace.shape
+    x = workspace.x_min + (np.arange(cols) + 0.5) * workspace.resolution
+    y = workspace.y_min + (np.arange(rows) + 0.5) * workspace.resolution
+    start = np.stack(np.broadcast_arrays(x[None, :], y[:, None]), axis=-1)  # (rows, cols, 2)
+    angles = np.array([rotation_angle(i, num_rotations) for i in range(num_rotations)])
+    direction = np.stack([np.cos(angles), np.sin(angles)], axis=-1)[:, None, None, :]  # (rotations, 1, 1, 2)
+    strokes = push_stroke_length(start[None], direction, push_length, workspace, margin)
+    strokes.flags.writeable = False
+    return strokes
 
 
 def _near(point: np.ndarray, surface: float, above: float, yaw: float, limits: MotionLimits) -> list[Waypoint]:
@@ -258,7 +293,14 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
             raise PrimitiveRefused(f'push length must be positive, got {primitive.push_length}')
         direction /= norm
         start = np.array([target[0], target[1], surface + limits.push_height])
-        stroke = _stroke_length(start, direction, primitive.push_length, limits.workspace, limits.push_edge_margin)
+        stroke = float(push_stroke_length(start, direction, primitive.push_length, limits.workspace,
+                                          limits.push_edge_margin))
+        # A start outside the workspace is refused by validate_plan, with that reason.
+        if stroke < min(limits.min_push_stroke, primitive.push_length) and limits.workspace.contains(*start[:2]):
+            raise PrimitiveRefused(
+                f'push points out of the workspace too close to its edge: its stroke, cut to end '
+                f'{limits.push_edge_margin * 100:.1f} cm inside the workspace, would be {stroke * 100:.1f} cm '
+                f'(less than min_push_stroke, {limits.min_push_stroke * 100:.1f} cm), too short to move anything')
         end = start + stroke * direction
         waypoints = [
             Waypoint(Phase.APPROACH, np.array([start[0], start[1], above]), yaw, GripperCommand.CLOSE, fast, accel,

@@ -9,8 +9,8 @@ import pytest
 
 from pushgrasp_control.backends.mock import MockRobot
 from pushgrasp_control.motion import (
-    GripperCommand, MotionLimits, Phase, PrimitiveRefused, RobotError, execute_plan, plan_primitive, validate_plan,
-    wrap_yaw)
+    GripperCommand, MotionLimits, Phase, PrimitiveRefused, RobotError, execute_plan, plan_primitive, push_stroke_map,
+    validate_plan, wrap_yaw)
 from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE, Workspace
 
@@ -46,13 +46,16 @@ def test_push_plan_follows_the_rules():
 
 def test_push_stroke_is_clipped_to_the_workspace():
     ws = DEFAULT_WORKSPACE
-    col = ws.shape[1] - 10  # 2 cm from the +x edge, pushing along +x
+    col = ws.shape[1] - 13  # 2.5 cm from the +x edge, pushing along +x
     plan = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=col), MotionLimits(push_edge_margin=0.0))
     validate_plan(plan, LIMITS)
     end = plan.waypoints[3].position
     assert end[0] == pytest.approx(ws.x_max)
     assert plan.stroke_length == pytest.approx(ws.x_max - plan.waypoints[2].position[0])
     assert plan.stroke_length < 0.03
+    with pytest.raises(PrimitiveRefused, match='too short to move anything'):  # 1.5 cm from the edge: 1.5 cm < 2 cm
+        plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=ws.shape[1] - 8),
+                       MotionLimits(push_edge_margin=0.0))
 
 
 def test_push_stroke_ends_the_edge_margin_inside_the_workspace():
@@ -63,10 +66,34 @@ def test_push_stroke_ends_the_edge_margin_inside_the_workspace():
     assert near_edge.waypoints[3].position[0] == pytest.approx(ws.x_max - margin)  # cut short, 10 cm -> 5 cm
     inside = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=60), LIMITS)
     assert inside.stroke_length == pytest.approx(0.1)  # far from the edges: the full stroke
-    outward = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=8, col=10), LIMITS)  # at -x edge, pushing -x
-    assert outward.stroke_length == 0.0
+    # At the -x edge pushing -x the stroke would be 0: refused (it would go down, not move, and come back up).
+    with pytest.raises(PrimitiveRefused, match=r'out of the workspace.* 0\.0 cm'):
+        plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=8, col=10), LIMITS)
+    inward = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=0, col=10), LIMITS)  # same cell, pushing +x
+    assert inward.stroke_length == pytest.approx(0.1)
     with pytest.raises(ValueError, match='push_edge_margin'):
         MotionLimits(push_edge_margin=-0.01)
+    with pytest.raises(ValueError, match='min_push_stroke'):
+        MotionLimits(min_push_stroke=-0.01)
+
+
+@pytest.mark.parametrize('margin', [0.0, 0.05])
+def test_push_stroke_map_is_the_stroke_of_every_planned_push(margin):
+    """The policy's view of the strokes (one array for every cell and rotation) is what the planner executes."""
+    ws = DEFAULT_WORKSPACE
+    strokes = push_stroke_map(ws, 16, 0.1, margin)
+    assert strokes.shape == (16, *ws.shape) and not strokes.flags.writeable
+    limits = MotionLimits(push_edge_margin=margin, min_push_stroke=0.0)
+    rng = np.random.default_rng(0)
+    cells = [(0, 0, 0), (8, 0, 0), (4, ws.shape[0] - 1, 5), (12, 3, ws.shape[1] - 1), (2, 100, 100)]
+    cells += [(int(rng.integers(16)), int(rng.integers(ws.shape[0])), int(rng.integers(ws.shape[1])))
+              for _ in range(40)]
+    for rotation, row, col in cells:
+        plan = plan_primitive(make_primitive(PrimitiveType.PUSH, rotation=rotation, row=row, col=col), limits)
+        assert plan.stroke_length == pytest.approx(strokes[rotation, row, col], abs=1e-9), (rotation, row, col)
+    assert strokes[0, 112, 112] == pytest.approx(0.1) and strokes.max() == pytest.approx(0.1)
+    # The -x edge column pushing -x: nothing left of the stroke but the 1 mm to the edge from the cell centre.
+    assert strokes[8, :, 0].max() == pytest.approx(max(0.0, 0.001 - margin))
 
 
 def test_grasp_plan_depth_clamp_and_lift():

@@ -4,7 +4,8 @@
 
 Q-maps are (num_rotations, rows, cols) float32 arrays on the heightmap grid; entry [i, r, c] is the
 value of the primitive at pixel (r, c) with rotation i (see pushgrasp_control.primitives for what a
-rotation means). Grasps at pixels with nothing underneath are never chosen.
+rotation means). Grasps at pixels with nothing underneath are never chosen, nor pushes that the controller
+would refuse because the workspace edge margin leaves them (almost) no stroke (`pushable_mask`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pushgrasp_control.motion import MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, push_stroke_map
 from pushgrasp_control.primitives import PUSH_LENGTH, Primitive, PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
 
@@ -31,6 +33,9 @@ class Decision:
     """(num_rotations, rows, cols) float32 grasp Q-values, as the policy produced them (unmasked)."""
     explored: bool = False
     """The primitive type was drawn at random (epsilon-greedy) instead of taken greedily."""
+    goal_value: float | None = None
+    """A goal-conditioned policy's grasp value of the goal when it decided (what its push/grasp switch compares
+    with the threshold); None for other policies."""
 
     @property
     def best_push_q(self) -> np.ndarray:
@@ -48,6 +53,20 @@ def grasp_mask(heightmap: Heightmap, min_height: float = MIN_GRASP_HEIGHT) -> np
     return heightmap.height >= min_height
 
 
+def pushable_mask(heightmap: Heightmap, num_rotations: int, push_length: float = PUSH_LENGTH,
+                  push_edge_margin: float = PUSH_EDGE_MARGIN, min_push_stroke: float = MIN_PUSH_STROKE) -> np.ndarray:
+    """(num_rotations, rows, cols) bool: pushes the controller executes (`MotionLimits` with these settings).
+
+    False where the stroke, cut short `push_edge_margin` inside the workspace edges, would be shorter than
+    `min_push_stroke`: a push that starts near an edge and points out of the workspace moves nothing, and
+    `plan_primitive` refuses it.
+    """
+    strokes = push_stroke_map(heightmap.workspace, num_rotations, push_length, push_edge_margin)
+    if strokes.shape[1:] != heightmap.shape:
+        raise ValueError(f'the {heightmap.shape} heightmap does not cover its workspace ({strokes.shape[1:]} cells)')
+    return strokes >= min(min_push_stroke, push_length)
+
+
 def _check_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heightmap) -> tuple[np.ndarray, np.ndarray]:
     push_q = np.asarray(push_q, dtype=np.float32)
     grasp_q = np.asarray(grasp_q, dtype=np.float32)
@@ -60,10 +79,13 @@ def _check_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heightmap)
 
 def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heightmap, explore: bool = False,
                        rng: np.random.Generator | None = None, epsilon: float = 0.1, *,
-                       push_length: float = PUSH_LENGTH, min_grasp_height: float = MIN_GRASP_HEIGHT) -> Decision:
+                       push_length: float = PUSH_LENGTH, min_grasp_height: float = MIN_GRASP_HEIGHT,
+                       push_edge_margin: float = PUSH_EDGE_MARGIN,
+                       min_push_stroke: float = MIN_PUSH_STROKE) -> Decision:
     """Choose the primitive with the highest Q-value over (primitive, rotation, pixel).
 
-    Grasp pixels lower than `min_grasp_height` and non-finite Q-values are never chosen. With `explore`,
+    Grasp pixels lower than `min_grasp_height`, pushes outside `pushable_mask` (with `push_edge_margin` and
+    `min_push_stroke`, the controller's settings) and non-finite Q-values are never chosen. With `explore`,
     the primitive type is drawn uniformly at random with probability `epsilon` (from `rng`) and its best
     rotation and pixel are taken, as in the reference method; otherwise grasp wins only when its best
     value is strictly higher than the best push. Among equal values the pixel is the first (row-major)
@@ -76,7 +98,8 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f'epsilon must be in [0, 1], got {epsilon}')
     candidates = {
-        PrimitiveType.PUSH: np.where(np.isfinite(push_q), push_q, -np.inf),
+        PrimitiveType.PUSH: np.where(pushable_mask(heightmap, push_q.shape[0], push_length, push_edge_margin,
+                                                   min_push_stroke) & np.isfinite(push_q), push_q, -np.inf),
         PrimitiveType.GRASP: np.where(grasp_mask(heightmap, min_grasp_height)[None] & np.isfinite(grasp_q),
                                       grasp_q, -np.inf),
     }

@@ -131,6 +131,8 @@ class StepRecord:
     """Path of the step's PNG, when pictures were saved."""
     resimulated: int = 1
     """1, or the timestep divisor of the simulator's re-run after the physics blew up (StepInfo.resimulated)."""
+    goal_value: float | None = None
+    """Goal trials of a goal-conditioned policy: the goal's grasp value when the action was chosen."""
 
 
 @dataclass

@@ -47,7 +47,7 @@ from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import CHANGE_CELLS, CHANGE_MAX, CHANGE_MIN
 from pushgrasp_policy.checkpoint import CheckpointError, load_agent_checkpoint, load_checkpoint, resolve_checkpoint
-from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, grasp_mask, select_from_q_maps
+from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, grasp_mask, pushable_mask, select_from_q_maps
 from pushgrasp_policy.goal_policy import check_goal_mask, near_goal
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy
@@ -256,15 +256,20 @@ class GoalAgent:
 
     def random(self, kind: PrimitiveType, heightmap: Heightmap, cells: np.ndarray, q: np.ndarray,
                rng: np.random.Generator) -> Decision:
-        """An exploring primitive of `kind` at a random rotation and a random cell of `cells` ((rows, cols) bool)."""
-        rows, cols = np.nonzero(cells)
+        """An exploring primitive of `kind` at a random rotation and cell of `cells` ((rows, cols) bool).
+
+        Pushes are drawn among those the controller executes (`decision.pushable_mask`).
+        """
+        allowed = np.broadcast_to(cells, q.shape)
+        if kind == PrimitiveType.PUSH:
+            allowed = allowed & pushable_mask(heightmap, q.shape[0])
+        rotations, rows, cols = np.nonzero(allowed)
         if not len(rows):
             raise ValueError('no cell to explore')
         k = int(rng.integers(len(rows)))
-        rotation = int(rng.integers(q.shape[0]))
         blocked = np.full_like(q, -np.inf)
         maps = (blocked, q) if kind == PrimitiveType.GRASP else (q, blocked)
-        return self.decision(kind, rotation, int(rows[k]), int(cols[k]), heightmap, *maps, explored=True)
+        return self.decision(kind, int(rotations[k]), int(rows[k]), int(cols[k]), heightmap, *maps, explored=True)
 
     # --- learning -----------------------------------------------------------------------------------------
     def learn(self, name: str, samples: Sequence[GoalTransition],
@@ -398,6 +403,8 @@ class GoalConditionedPolicy(QMapPolicy):
         self.grasp_only = agent.trained['push'] == 0 if grasp_only is None else bool(grasp_only)
         self.pushes = 0
         """Pushes since the last grasp."""
+        self.last_goal_value: float | None = None
+        """The goal's grasp value V at the last `goal_q_maps`."""
 
     @classmethod
     def from_checkpoint(cls, path: str, seed: int = 0, config: PolicyConfig | None = None,
@@ -418,6 +425,7 @@ class GoalConditionedPolicy(QMapPolicy):
             goal_mask = agnostic_goal_mask(heightmap)
         grasp_q = agent.grasp_q(heightmap, goal_mask)
         value = agent.goal_value(heightmap, goal_mask, grasp_q)
+        self.last_goal_value = value
         if self.grasp_only or agent.should_grasp(value, self.pushes):
             grasp_q = agent.goal_grasp_q(heightmap, goal_mask, grasp_q)
             if np.isfinite(grasp_q).any() or self.grasp_only:
@@ -440,4 +448,6 @@ class GoalConditionedPolicy(QMapPolicy):
     def decide(self, heightmap: Heightmap, goal_mask: np.ndarray | None = None, explore: bool = False,
                rng: np.random.Generator | None = None) -> Decision:
         """The primitive to take on `heightmap` to get the object of `goal_mask` (None: any object)."""
-        return self.select(heightmap, *self.goal_q_maps(heightmap, goal_mask), explore, rng)
+        decision = self.select(heightmap, *self.goal_q_maps(heightmap, goal_mask), explore, rng)
+        decision.goal_value = self.last_goal_value
+        return decision

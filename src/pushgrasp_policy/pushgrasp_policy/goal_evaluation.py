@@ -279,6 +279,7 @@ def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed:
         failed = action_failed(info)
         failures = failures + 1 if failed else 0
         result.steps.append(step_record(result.actions - 1, decision.primitive, info, failed, picture))
+        result.steps[-1].goal_value = decision.goal_value
 
         if info.unstable:
             result.reason = f'{SIM_UNSTABLE}: {"; ".join(info.unstable)}'

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from pushgrasp_control.motion import MIN_PUSH_STROKE, PUSH_EDGE_MARGIN
 from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH, Primitive, PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import changed_cells
@@ -34,10 +35,18 @@ class PolicyConfig:
     """Probability of a random primitive type when a decision explores."""
     min_grasp_height: float = MIN_GRASP_HEIGHT
     """Pixels lower than this (metres above the table) are never grasped."""
+    push_edge_margin: float = PUSH_EDGE_MARGIN
+    min_push_stroke: float = MIN_PUSH_STROKE
+    """Pushes the controller would refuse with these MotionLimits settings are never chosen (see
+    `decision.pushable_mask`); keep them equal to the controller's."""
     avoid_repeats: bool = True
     """Do not repeat an action on a scene it did not change (see RepeatGuard)."""
     repeat_radius_px: int = 8
     """Heightmap cells around a tried action that count as the same action."""
+    repeat_angle_deg: float = 22.5
+    """Jaw axes (grasps) or push directions at most this far from a tried action's count as the same action:
+    with 16 rotations, the neighbouring rotations (at 8 cm opening the fingers land within 1.6 cm of the same
+    spots)."""
 
     def __post_init__(self) -> None:
         if self.num_rotations < 1:
@@ -52,12 +61,15 @@ class PolicyConfig:
 class RepeatGuard:
     """Actions already tried where the scene has not changed since, masked out of the next choice.
 
-    An action is remembered with the heightmap around it (a square of `window_px` cells on each side).
+    An action is remembered with the heightmap around it (a square of `window_px` cells on each side); the
+    same action is that primitive within `radius_px` cells and `angle_deg` of its jaw axis or push direction.
     It stays masked while less than `local_change` of that square changed: pushing or nudging elsewhere
     in the pile does not make a failed grasp here worth repeating, but moving what was here does.
     """
 
     radius_px: int = 8
+    angle_deg: float = 0.0
+    """Rotations whose jaw axis (grasp) or push direction is at most this far from the tried one's are masked too."""
     window_px: int = 25
     local_change: float = 0.1
     memory: int = 20
@@ -66,6 +78,18 @@ class RepeatGuard:
     def _window(self, height: np.ndarray, primitive: Primitive) -> np.ndarray:
         w = self.window_px
         return height[max(0, primitive.row - w):primitive.row + w + 1, max(0, primitive.col - w):primitive.col + w + 1]
+
+    def same_rotations(self, tried: Primitive) -> list[int]:
+        """The rotation indices that count as `tried`'s: a grasp's jaw axis is the same at both symmetric rotations."""
+        n = tried.num_rotations
+        period = n // 2 if tried.type == PrimitiveType.GRASP and n % 2 == 0 else n
+        step = 360.0 / n
+        rotations = []
+        for rotation in range(n):
+            k = (rotation - tried.rotation_index) % period
+            if min(k, period - k) * step <= self.angle_deg + 1e-9:
+                rotations.append(rotation)
+        return rotations
 
     def mask(self, height: np.ndarray, push_q: np.ndarray, grasp_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Copies of the Q-maps with the tried actions at -inf; forgets those whose surroundings changed."""
@@ -80,12 +104,9 @@ class RepeatGuard:
         rows, cols = np.ogrid[:height.shape[0], :height.shape[1]]
         for tried, _ in self.tried:
             near = (rows - tried.row) ** 2 + (cols - tried.col) ** 2 <= self.radius_px ** 2
-            n = tried.num_rotations
-            if tried.type == PrimitiveType.GRASP:  # the same jaw axis at both symmetric rotations
-                for rotation in {tried.rotation_index, (tried.rotation_index + n // 2) % n}:
-                    grasp_q[rotation][near] = -np.inf
-            else:
-                push_q[tried.rotation_index][near] = -np.inf
+            q = grasp_q if tried.type == PrimitiveType.GRASP else push_q
+            for rotation in self.same_rotations(tried):
+                q[rotation][near] = -np.inf
         return push_q, grasp_q
 
     def remember(self, height: np.ndarray, primitive: Primitive) -> None:
@@ -124,7 +145,8 @@ class QMapPolicy(abc.ABC):
 
     def __init__(self, config: PolicyConfig | None = None) -> None:
         self.config = config if config is not None else PolicyConfig()
-        self.repeat_guard = RepeatGuard(radius_px=self.config.repeat_radius_px)
+        self.repeat_guard = RepeatGuard(radius_px=self.config.repeat_radius_px,
+                                        angle_deg=self.config.repeat_angle_deg)
 
     @abc.abstractmethod
     def q_maps(self, heightmap: Heightmap) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +162,9 @@ class QMapPolicy(abc.ABC):
         choose_from = (push_q, grasp_q)
         if self.config.avoid_repeats:
             choose_from = self.repeat_guard.mask(heightmap.height, push_q, grasp_q)
-        settings = {'push_length': self.config.push_length, 'min_grasp_height': self.config.min_grasp_height}
+        c = self.config
+        settings = {'push_length': c.push_length, 'min_grasp_height': c.min_grasp_height,
+                    'push_edge_margin': c.push_edge_margin, 'min_push_stroke': c.min_push_stroke}
         try:
             decision = select_from_q_maps(*choose_from, heightmap, explore, rng, self.config.epsilon, **settings)
         except ValueError:

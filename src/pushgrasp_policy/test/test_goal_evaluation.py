@@ -248,6 +248,17 @@ def test_the_shipped_goal_policy_pushes_the_goal_out_of_a_corner_pack_and_picks_
     result = run_goal_trial(env, policy, case, seed=0, config=EvaluationConfig(max_actions=8))
     assert result.completed and result.reason == GOAL_PICKED, result.describe()
     assert result.pushes >= 1 and result.actions <= 6 and result.other_picked == 0
+    # Each step records the goal's grasp value V the hierarchy switched on: push below the threshold, grasp at or
+    # above it or after max_pushes pushes.
+    config = policy.agent.config
+    values = [step.goal_value for step in result.steps]
+    assert all(v is not None and 0.0 <= v <= 1.5 for v in values), values
+    pushes = 0  # since the last grasp
+    for k, step in enumerate(result.steps):
+        assert (step.primitive == 'grasp') == (values[k] >= config.grasp_threshold or pushes >= config.max_pushes), \
+            (k, values)
+        pushes = pushes + 1 if step.primitive == 'push' else 0
+    assert 'goal_value' in result.to_dict()['steps'][0]
 
 
 def test_random_goal_trials_are_deterministic_for_a_seed(env):

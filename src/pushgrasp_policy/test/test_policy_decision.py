@@ -7,11 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from pushgrasp_control.primitives import PrimitiveType
+from pushgrasp_control.motion import MotionLimits, PrimitiveRefused, plan_primitive
+from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import Workspace
-from pushgrasp_policy.decision import grasp_mask, select_from_q_maps
-from pushgrasp_policy.policy import PolicyConfig, QMapPolicy
+from pushgrasp_policy.decision import grasp_mask, pushable_mask, select_from_q_maps
+from pushgrasp_policy.policy import PolicyConfig, QMapPolicy, RepeatGuard
 
 WORKSPACE = Workspace(x_min=0.4, x_max=0.528, y_min=-0.064, y_max=0.064, z_min=0.0, z_max=0.3, resolution=0.002)
 R = 8
@@ -33,16 +34,40 @@ def low_q_maps(seed=0):
 def test_picks_the_push_argmax_and_builds_its_primitive():
     heightmap = box_heightmap()
     push_q, grasp_q = low_q_maps()
-    push_q[5, 50, 10] = 2.0
+    push_q[1, 10, 10] = 2.0
     decision = select_from_q_maps(push_q, grasp_q, heightmap)
     p = decision.primitive
-    assert (p.type, p.rotation_index, p.row, p.col, p.num_rotations) == (PrimitiveType.PUSH, 5, 50, 10, R)
+    assert (p.type, p.rotation_index, p.row, p.col, p.num_rotations) == (PrimitiveType.PUSH, 1, 10, 10, R)
     assert p.q_value == pytest.approx(2.0)
-    assert p.yaw == pytest.approx(5 * 2 * math.pi / R)
-    np.testing.assert_allclose(p.position, WORKSPACE.pixel_to_base(50, 10))
+    assert p.yaw == pytest.approx(1 * 2 * math.pi / R)
+    np.testing.assert_allclose(p.position, WORKSPACE.pixel_to_base(10, 10))
     assert p.push_length == pytest.approx(0.1) and p.stamp_ns == 123
     assert not decision.explored
     np.testing.assert_array_equal(decision.best_push_q, push_q.max(axis=0))
+
+
+def test_pushes_the_controller_would_refuse_are_never_chosen():
+    """A push near an edge pointing out of the workspace keeps < 2 cm of stroke inside the edge margin: skipped."""
+    heightmap = box_heightmap()
+    push_q, grasp_q = low_q_maps()
+    push_q[5, 50, 10] = 3.0  # 2.1 cm from the -x edge, pushing towards -x and -y: no stroke left inside 5 cm
+    push_q[1, 10, 10] = 2.0  # pushing into the workspace: 8 cm of stroke
+    pushable = pushable_mask(heightmap, R)
+    assert not pushable[5, 50, 10] and pushable[1, 10, 10]
+    p = select_from_q_maps(push_q, grasp_q, heightmap).primitive
+    assert (p.type, p.rotation_index, p.row, p.col) == (PrimitiveType.PUSH, 1, 10, 10)
+    with pytest.raises(PrimitiveRefused):  # the controller agrees
+        plan_primitive(select_from_q_maps(push_q, grasp_q, heightmap, push_edge_margin=0.0, min_push_stroke=0.0)
+                       .primitive, MotionLimits(workspace=WORKSPACE))
+    # Without the edge margin the stroke is 3 cm: the controller executes it, and the policy chooses it.
+    p = FixedQPolicy(push_q, grasp_q, push_edge_margin=0.0).decide(heightmap).primitive
+    assert (p.rotation_index, p.row, p.col) == (5, 50, 10)
+    plan = plan_primitive(p, MotionLimits(workspace=WORKSPACE, push_edge_margin=0.0))
+    assert plan.stroke_length == pytest.approx(0.021 / math.cos(math.pi / 4))
+    # Exploration draws a primitive type, then takes its best allowed action: never the refused push either.
+    rng = np.random.default_rng(0)
+    explored = [select_from_q_maps(push_q, grasp_q, heightmap, True, rng, epsilon=1.0).primitive for _ in range(20)]
+    assert all((e.rotation_index, e.row, e.col) != (5, 50, 10) for e in explored if e.type == PrimitiveType.PUSH)
 
 
 def test_picks_the_grasp_argmax_on_an_object():
@@ -133,7 +158,7 @@ class FixedQPolicy(QMapPolicy):
     """A policy whose Q-maps are fixed arrays (what is under test is the base class's choice)."""
 
     def __init__(self, push_q, grasp_q, **settings):
-        super().__init__(PolicyConfig(num_rotations=R, **settings))
+        super().__init__(PolicyConfig(**{'num_rotations': R, **settings}))
         self.maps = (push_q, grasp_q)
 
     def q_maps(self, heightmap):
@@ -163,6 +188,24 @@ def test_a_policy_does_not_repeat_an_action_on_a_scene_it_did_not_change():
 
     unguarded = FixedQPolicy(push_q, grasp_q, avoid_repeats=False)
     assert unguarded.decide(scene).primitive.row == unguarded.decide(scene).primitive.row == 25
+
+
+def test_a_neighbouring_jaw_axis_at_the_same_spot_is_the_same_grasp():
+    """16 rotations: after a failed grasp, the axes 22.5 degrees either side are masked too, 45 degrees are not."""
+    guard = RepeatGuard(angle_deg=22.5)
+    grasp = primitive_from_pixel(PrimitiveType.GRASP, 0, 25, 35, np.zeros(WORKSPACE.shape), WORKSPACE, num_rotations=16)
+    assert guard.same_rotations(grasp) == [0, 1, 7, 8, 9, 15]  # jaw axes at 0 and +-22.5 degrees, both ways round
+    push = primitive_from_pixel(PrimitiveType.PUSH, 3, 25, 35, np.zeros(WORKSPACE.shape), WORKSPACE, num_rotations=16)
+    assert guard.same_rotations(push) == [2, 3, 4]  # a push direction has no symmetric twin
+    assert RepeatGuard().same_rotations(grasp) == [0, 8]
+
+    push_q = np.full((16, *WORKSPACE.shape), -np.inf, np.float32)
+    grasp_q = np.zeros_like(push_q)
+    grasp_q[3, 25, 35], grasp_q[4, 25, 35], grasp_q[5, 25, 35] = 3.0, 2.0, 1.0
+    policy = FixedQPolicy(push_q, grasp_q, num_rotations=16)
+    assert [policy.decide(box_heightmap()).primitive.rotation_index for _ in range(2)] == [3, 5]  # 4 is masked
+    narrow = FixedQPolicy(push_q, grasp_q, num_rotations=16, repeat_angle_deg=0.0)
+    assert [narrow.decide(box_heightmap()).primitive.rotation_index for _ in range(2)] == [3, 4]
 
 
 def test_the_guard_falls_back_to_the_unmasked_maps_when_nothing_else_is_left():
