@@ -74,6 +74,10 @@ class SimConfig:
     ticks stay 10 ms) until a run stays stable. In dense piles a finger pressing a block into its neighbours
     occasionally makes contacts stiffer than the 2 ms step resolves; the finer step resolves them, at a cost
     paid only then. Empty: report the blow-up at once."""
+    max_object_speed: float = 3.0
+    """m/s: an object moving faster than this at any physics step of a primitive means the physics blew up, even
+    when everything is at rest again by its end. Nothing in this cell moves a block that fast: the arm moves at
+    0.25 m/s, and a block falling 0.45 m reaches 3 m/s."""
 
 
 @dataclass
@@ -252,6 +256,7 @@ class PushGraspEnv:
     def _execute(self, primitive: Primitive) -> StepInfo:
         """Run `primitive` (and go home when the arm is in view); what happened, without observing."""
         info = StepInfo(primitive=primitive.type.name.lower())
+        self.physics.peak_free_body_speed = 0.0
         before = self._positions()
         inside_before = {s.index for s in self.object_states() if s.inside_workspace}
         try:
@@ -288,6 +293,9 @@ class PushGraspEnv:
         info.objects_remaining = sum(s.inside_workspace for s in states)
         present = [o for o in self.scene.objects if o.index not in self._removed]
         exploded = find_explosions(self.physics.model, self.physics.data, objects=present)
+        if self.physics.peak_free_body_speed > self.config.max_object_speed:
+            exploded.append(f'an object moved at {self.physics.peak_free_body_speed:.1f} m/s during the primitive '
+                            f'(more than {self.config.max_object_speed:.1f} m/s: flung)')
         if exploded:
             info.unstable = exploded
             info.error = (info.error + '; ' if info.error else '') + 'simulation unstable: ' + '; '.join(exploded)

@@ -79,6 +79,10 @@ class Physics:
         self.arm_kv = -model.actuator_biasprm[self._arm_act, 2].copy()
         self.steps_taken = 0
         """Physics steps taken through `step` since construction."""
+        free = np.flatnonzero(model.jnt_type == mujoco.mjtJoint.mjJNT_FREE)
+        self._free_linear_dofs = (model.jnt_dofadr[free][:, None] + np.arange(3)).ravel()
+        self.peak_free_body_speed = 0.0
+        """Largest linear speed (m/s) of a free body (the objects) after any `step` since it was last set to 0."""
         if data is None:
             self.reset()
 
@@ -195,9 +199,14 @@ class Physics:
         mujoco.mj_forward(self.model, self.data)
 
     def step(self, n: int = 1) -> None:
-        """Advance the simulation by `n` physics steps."""
+        """Advance the simulation by `n` physics steps (and update `peak_free_body_speed` after them)."""
         mujoco.mj_step(self.model, self.data, nstep=int(n))
         self.steps_taken += int(n)
+        if len(self._free_linear_dofs):
+            velocity = self.data.qvel[self._free_linear_dofs].reshape(-1, 3)
+            speed = math.sqrt(float(np.max(np.einsum('ij,ij->i', velocity, velocity))))
+            if speed > self.peak_free_body_speed:
+                self.peak_free_body_speed = speed
 
     # --- contacts -------------------------------------------------------------------------------------
     def _contacts(self, mask1: np.ndarray, mask2: np.ndarray) -> list[Contact]:

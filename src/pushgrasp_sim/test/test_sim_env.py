@@ -139,3 +139,29 @@ def test_a_stable_primitive_runs_once(env, tmp_path, monkeypatch):
     seen = _explosions_reported(monkeypatch, env, runs_unstable=0)
     _, info = env.step(at(PrimitiveType.PUSH, x, y - 0.06, heights(observation), rotation=4))
     assert len(seen) == 1 and info.resimulated == 1 and info.executed
+
+
+def test_a_block_flung_during_a_primitive_is_a_blow_up_although_at_rest_at_its_end(env, tmp_path):
+    """Real physics: a second cube, 15 cm from the grasped one, is launched straight up at 4 m/s.
+
+    By the end of the grasp (about 2 s of simulated time) it lies still, so the state at the end looks sound;
+    the peak speed during the primitive gives it away, and each finer re-run (from the same launched state)
+    does too.
+    """
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE + CUBE_AT_CENTRE.replace('0.000000', '0.150000')))
+    x, y, _ = env.object_states()[0].position
+    grasp = at(PrimitiveType.GRASP, x, y, heights(observation))
+    physics = env.physics
+    flung = physics.model.body(env.scene.objects[1].body_name)
+    dof = physics.model.jnt_dofadr[flung.jntadr[0]]
+    physics.data.qvel[dof:dof + 3] = (0.0, 0.0, 4.0)  # straight up (0.8 m): it lands where it was
+    _, info = env.step(grasp)
+    assert np.linalg.norm(physics.data.qvel[dof:dof + 3]) < 0.5, 'the flung cube is at rest again'
+    assert info.unstable and 'm/s during the primitive' in info.unstable[-1], info.unstable
+    assert info.resimulated == 4 and env.physics.timestep == 0.002
+
+    # The same grasp without the launch: nothing near the limit (the arm moves at 0.25 m/s).
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE + CUBE_AT_CENTRE.replace('0.000000', '0.150000')))
+    _, info = env.step(grasp)
+    assert info.grasp_success and not info.unstable and info.resimulated == 1
+    assert env.physics.peak_free_body_speed < 1.0
