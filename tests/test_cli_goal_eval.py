@@ -38,6 +38,7 @@ def test_goal_eval_picks_the_goals_of_a_goals_file_and_writes_the_goal_metrics(t
     (['--method', 'goal', '--goals', 'goals.txt'], r'goals.txt:2: .*goal line 9 does not name an object'),
     (['--method', 'goal', '--goals', 'missing.txt'], 'missing.txt: cannot read the goals file'),
     (['--grasp-threshold', '0.5'], '--grasp-threshold needs --method goal'),
+    (['--probe-goal-grasps'], '--probe-goal-grasps needs --method goal'),
     (['--method', 'goal', '--random', '3', '--grasp-threshold', '0.5'],
      "a grasp threshold is a setting of goal-conditioned policies, and 'heuristic' is not one"),
 ])

@@ -154,7 +154,10 @@ def run_eval(args: argparse.Namespace) -> int:
                 raise ValueError('--grasp-threshold needs --method goal')
             from functools import partial
             policy_from_spec = partial(policy_from_spec, grasp_threshold=args.grasp_threshold)
-        config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures)
+        if args.probe_goal_grasps and not goal:
+            raise ValueError('--probe-goal-grasps needs --method goal')
+        config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures,
+                                  probe_goal_grasps=args.probe_goal_grasps)
         cases = expand_goal_cases(args.goals, random) if goal else expand_cases(args.cases, random)
         policy_from_spec(args.policy, seed)  # a bad policy is reported here, before any trial runs
     except ValueError as error:
@@ -181,7 +184,7 @@ def run_eval(args: argparse.Namespace) -> int:
     print(format_summary(summary))
     summary['settings'] = {
         'method': args.method, 'policy': args.policy, 'seed': seed, 'trials_per_case': args.trials,
-        'grasp_threshold': args.grasp_threshold,
+        'grasp_threshold': args.grasp_threshold, 'probe_goal_grasps': args.probe_goal_grasps,
         'cases': [{'name': name, 'scene': str(scene.scene), 'goal_line': scene.goal_line} if goal
                   else {'name': name, 'scene': str(scene)} for name, scene in cases],
         'max_actions': args.max_actions, 'actions_per_object': config.actions_per_object,
@@ -650,6 +653,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--grasp-threshold', type=float, default=None, metavar='Q',
                             help="--method goal with a goal-conditioned policy: grasp the goal once its best grasp Q "
                                  "reaches Q (default: the checkpoint's)")
+    evaluation.add_argument('--probe-goal-grasps', action='store_true',
+                            help='--method goal with a goal-conditioned policy: before each action, try its best goal '
+                                 'grasp and undo it; each step records whether it would have picked the goal, and '
+                                 'probe_motion_number the motions had it grasped at the first such step')
     evaluation.add_argument('--trials', type=int, default=10, help='trials per case (default 10)')
     evaluation.add_argument('--max-actions', type=int, default=None, metavar='M',
                             help='action budget per trial (default 5 per object)')

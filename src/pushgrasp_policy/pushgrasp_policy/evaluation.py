@@ -88,6 +88,10 @@ class EvaluationConfig:
     save_pictures: Path | None = None
     """Directory for per-step PNGs (the chosen primitive drawn on its Q-map); None: no pictures.
     `evaluate` gives each trial its own sub-directory `<case>/trial_<k>`."""
+    probe_goal_grasps: bool = False
+    """Goal trials of a policy with `goal_grasp` (the goal-conditioned one): before each action, try its best goal
+    grasp from a snapshot of the simulator and undo it (`StepRecord.goal_grasp_probe`). A diagnostic of the
+    push/grasp switch: it doubles the simulation, and leaves the trial as it would be without it."""
 
     def __post_init__(self) -> None:
         if self.max_consecutive_failures < 1:
@@ -133,6 +137,9 @@ class StepRecord:
     """1, or the timestep divisor of the simulator's re-run after the physics blew up (StepInfo.resimulated)."""
     goal_value: float | None = None
     """Goal trials of a goal-conditioned policy: the goal's grasp value when the action was chosen."""
+    goal_grasp_probe: bool | None = None
+    """With `EvaluationConfig.probe_goal_grasps`: whether the policy's best goal grasp, tried just before this
+    action and undone, picked the goal (None: not probed)."""
 
 
 @dataclass

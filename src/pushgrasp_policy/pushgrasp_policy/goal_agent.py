@@ -434,6 +434,18 @@ class GoalConditionedPolicy(QMapPolicy):
         push_q = np.where(agent.push_cells(heightmap, goal_mask)[None], push_q, -np.inf).astype(np.float32)
         return push_q, np.full_like(push_q, -np.inf)
 
+    def goal_grasp(self, heightmap: Heightmap, goal_mask: np.ndarray) -> Decision | None:
+        """The best grasp on the goal now, whatever its value (None: nothing of the goal to grasp); no state changes.
+
+        What the hierarchy would do if it switched to grasping now (a diagnostic: `EvaluationConfig.probe_goal_grasps`).
+        """
+        agent = self.agent
+        goal_mask = check_goal_mask(goal_mask, heightmap)
+        grasp_q = agent.goal_grasp_q(heightmap, goal_mask, agent.grasp_q(heightmap, goal_mask))
+        if not np.isfinite(grasp_q).any():
+            return None
+        return agent.greedy(PrimitiveType.GRASP, heightmap, grasp_q)
+
     def q_maps(self, heightmap: Heightmap) -> tuple[np.ndarray, np.ndarray]:
         """The goal-agnostic mode's (push_q, grasp_q): `goal_q_maps` with every occupied cell as the goal."""
         return self.goal_q_maps(heightmap, None)

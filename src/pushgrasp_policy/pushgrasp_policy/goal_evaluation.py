@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.evaluation import (
     EMPTY_SCENE, NO_ACTION, SIM_UNSTABLE, EvaluationConfig, Scene, TrialResult, action_failed, count_action,
     end_reason, end_reason_counts, evaluate, format_table, heightmap_of, save_step_picture, step_record,
@@ -217,6 +218,22 @@ def choose_goal(env: PushGraspEnv, rng: np.random.Generator, observation: Any = 
     return int(rng.choice(visible)) if visible else None
 
 
+def probe_goal_grasp(env: PushGraspEnv, policy: GoalPolicy, heightmap: Heightmap, goal_mask: np.ndarray,
+                     goal: int) -> bool | None:
+    """Whether `policy`'s best goal grasp now would pick `goal`: tried from a snapshot, then undone.
+
+    None when the policy offers no goal grasp (`goal_grasp`) or none is possible.
+    """
+    goal_grasp = getattr(policy, 'goal_grasp', None)
+    decision = goal_grasp(heightmap, goal_mask) if goal_grasp is not None else None
+    if decision is None:
+        return None
+    snapshot = env.snapshot()
+    _, info = env.step(decision.primitive)
+    env.restore(snapshot)
+    return goal in info.picked_objects
+
+
 def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed: int,
                    config: EvaluationConfig | None = None, rng: np.random.Generator | None = None,
                    case: str | None = None) -> GoalTrialResult:
@@ -259,6 +276,7 @@ def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed:
         heightmap = heightmap_of(observation, env)
         goal_mask = env.object_mask(goal, observation)
         heightmap.goal_mask = goal_mask
+        probe = probe_goal_grasp(env, policy, heightmap, goal_mask, goal) if config.probe_goal_grasps else None
         try:
             decision = policy.decide(heightmap, goal_mask, explore=False, rng=rng)
         except ValueError as error:
@@ -280,6 +298,7 @@ def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed:
         failures = failures + 1 if failed else 0
         result.steps.append(step_record(result.actions - 1, decision.primitive, info, failed, picture))
         result.steps[-1].goal_value = decision.goal_value
+        result.steps[-1].goal_grasp_probe = probe
 
         if info.unstable:
             result.reason = f'{SIM_UNSTABLE}: {"; ".join(info.unstable)}'
@@ -327,6 +346,7 @@ def _goal_metrics(trials: Sequence[GoalTrialResult]) -> dict[str, Any]:
         'goal_grasp_success': (100.0 * float(np.mean([t.goal_grasps / t.grasp_attempts for t in completed]))
                                if completed else None),
         'motion_number': float(np.mean([t.actions for t in completed])) if completed else None,
+        'probe_motion_number': _probe_motion_number(scored),
         'num_trials': len(trials),
         'num_scored': len(scored),
         'num_completed': len(completed),
@@ -339,6 +359,13 @@ def _goal_metrics(trials: Sequence[GoalTrialResult]) -> dict[str, Any]:
     }
 
 
+def _probe_motion_number(trials: Sequence[GoalTrialResult]) -> float | None:
+    """Mean actions to the first step whose goal-grasp probe picked the goal, over trials with one (None: none)."""
+    firsts = [next(k + 1 for k, step in enumerate(t.steps) if step.goal_grasp_probe)
+              for t in trials if any(step.goal_grasp_probe for step in t.steps)]
+    return float(np.mean(firsts)) if firsts else None
+
+
 def summarize_goals(trials: Sequence[GoalTrialResult]) -> dict[str, Any]:
     """The goal-oriented benchmark metrics of `trials`, overall and per case, as a JSON-friendly dict.
 
@@ -347,6 +374,9 @@ def summarize_goals(trials: Sequence[GoalTrialResult]) -> dict[str, Any]:
             actions and within the action budget).
         goal_grasp_success: mean over COMPLETED trials of (goal grasped / grasp attempts), in %.
         motion_number: mean number of actions over COMPLETED trials.
+        probe_motion_number: with `EvaluationConfig.probe_goal_grasps`, the mean number of actions up to the first
+            step at which the policy's best goal grasp would have picked the goal (a switch that knew when to
+            grasp), over the trials where one would have; None without probes.
         num_trials, num_scored, num_completed, num_excluded, actions, grasp_attempts, pushes, other_picked
             (counts over scored trials), end_reasons (trials per end reason).
         cases: {case name: the same over that case's trials}, in first-seen order.
@@ -361,5 +391,8 @@ def summarize_goals(trials: Sequence[GoalTrialResult]) -> dict[str, Any]:
 
 def format_goal_summary(summary: dict[str, Any]) -> str:
     """A plain-text table of a `summarize_goals` dict: one row per case and an overall row."""
-    return format_table(summary, (('completion %', 'completion', 1), ('goal grasp success %', 'goal_grasp_success', 1),
-                                  ('motion number', 'motion_number', 2)), 'goal grasp success and motion number')
+    columns = [('completion %', 'completion', 1), ('goal grasp success %', 'goal_grasp_success', 1),
+               ('motion number', 'motion_number', 2)]
+    if summary.get('probe_motion_number') is not None:
+        columns.append(('motions to first probe pick', 'probe_motion_number', 2))
+    return format_table(summary, tuple(columns), 'goal grasp success and motion number')

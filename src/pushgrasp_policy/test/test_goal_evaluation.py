@@ -261,6 +261,27 @@ def test_the_shipped_goal_policy_pushes_the_goal_out_of_a_corner_pack_and_picks_
     assert 'goal_value' in result.to_dict()['steps'][0]
 
 
+def test_goal_grasp_probes_predict_the_grasp_and_leave_the_trial_unchanged(env):
+    """Probing tries the goal-conditioned policy's best goal grasp before each action and undoes it."""
+    case = GoalCase(TESTCASE_DIR / 'goal_challenging' / 'goal_10_corner_pack.txt', goal_line=1)
+    plain = run_goal_trial(env, goal_policy_from_spec('goal', seed=0), case, seed=0,
+                           config=EvaluationConfig(max_actions=8))
+    probed = run_goal_trial(env, goal_policy_from_spec('goal', seed=0), case, seed=0,
+                            config=EvaluationConfig(max_actions=8, probe_goal_grasps=True))
+    steps = [(s.primitive, s.row, s.col, s.rotation_index, s.grasp_success) for s in probed.steps]
+    assert steps == [(s.primitive, s.row, s.col, s.rotation_index, s.grasp_success) for s in plain.steps]
+    assert all(s.goal_grasp_probe is None for s in plain.steps)
+    assert all(isinstance(s.goal_grasp_probe, bool) for s in probed.steps)
+    # The last action is the policy's best goal grasp; the probe just before it tried the very same grasp from
+    # the very same state, and it picked the goal then too.
+    assert probed.completed and probed.steps[-1].primitive == 'grasp' and probed.steps[-1].goal_grasp_probe
+    first = next(k + 1 for k, s in enumerate(probed.steps) if s.goal_grasp_probe)
+    summary = summarize_goals([probed])
+    assert summary['probe_motion_number'] == first <= summary['motion_number']
+    assert summarize_goals([plain])['probe_motion_number'] is None
+    assert 'motions to first probe pick' in format_goal_summary(summary)
+
+
 def test_random_goal_trials_are_deterministic_for_a_seed(env):
     def factory(seed):
         return GreedyGoalPolicy(HeuristicPolicy())

@@ -99,6 +99,15 @@ class Observation:
     None unless segmentation was asked for."""
 
 
+@dataclass(frozen=True)
+class SimSnapshot:
+    """A copy of the simulation state (`PushGraspEnv.snapshot`); `PushGraspEnv.restore` goes back to it."""
+
+    data: mujoco.MjData
+    removed: frozenset[int]
+    scene: Scene
+
+
 @dataclass
 class StepInfo:
     """What happened when a primitive ran."""
@@ -301,6 +310,26 @@ class PushGraspEnv:
             info.error = (info.error + '; ' if info.error else '') + 'simulation unstable: ' + '; '.join(exploded)
         return info
 
+    # --- snapshots ------------------------------------------------------------------------------------
+    def snapshot(self) -> SimSnapshot:
+        """The simulation state now (physics and which objects were picked), for `restore`.
+
+        For counterfactual questions ("would this grasp have worked?"): try, then restore. The camera's noise
+        generator is not part of it, so with depth noise on the frames after a restore differ from the frames
+        of a run without the detour (the default camera has no noise).
+        """
+        self._require_scene()
+        data = mujoco.MjData(self.physics.model)
+        mujoco.mj_copyData(data, self.physics.model, self.physics.data)
+        return SimSnapshot(data=data, removed=frozenset(self._removed), scene=self.scene)
+
+    def restore(self, snapshot: SimSnapshot) -> Observation:
+        """Go back to `snapshot` (taken in this scene since its reset); the frame there."""
+        if snapshot.scene is not self.scene:
+            raise ValueError('the snapshot was taken in another scene (reset since)')
+        self._restore(snapshot.data, snapshot.removed)  # the servo targets (data.ctrl) included
+        return self.render()
+
     # --- robot-side helpers (also used by the sim bridge node) --------------------------------------
     def held_object(self) -> int | None:
         """Index of the object between both fingers and off the table, or None."""
@@ -370,15 +399,19 @@ class PushGraspEnv:
         self._saved_removed = frozenset(self._removed)
 
     def _restore_state(self) -> None:
-        """Go back to the last `_save_state`: objects removed since then are put back, then the physics state."""
+        """Go back to the last `_save_state`."""
+        self._restore(self._saved_data, self._saved_removed)
+
+    def _restore(self, data: mujoco.MjData, removed: frozenset[int]) -> None:
+        """Put back the physics state `data` and the set of objects `removed` then (objects removed since return)."""
         model = self.physics.model
-        for index in self._removed - self._saved_removed:
+        for index in self._removed - removed:
             body, geoms = self._object_parts(index)
             model.geom_contype[geoms] = self._collision_at_reset[0][geoms]
             model.geom_conaffinity[geoms] = self._collision_at_reset[1][geoms]
             model.body_gravcomp[body.id] = self._collision_at_reset[2][body.id]
-        self._removed = set(self._saved_removed)
-        mujoco.mj_copyData(self.physics.data, model, self._saved_data)
+        self._removed = set(removed)
+        mujoco.mj_copyData(self.physics.data, model, data)
         mujoco.mj_forward(model, self.physics.data)
 
     def _object_parts(self, index: int) -> tuple[Any, slice]:

@@ -165,3 +165,25 @@ def test_a_block_flung_during_a_primitive_is_a_blow_up_although_at_rest_at_its_e
     _, info = env.step(grasp)
     assert info.grasp_success and not info.unstable and info.resimulated == 1
     assert env.physics.peak_free_body_speed < 1.0
+
+
+def test_a_snapshot_restores_the_scene_a_grasp_changed(env, tmp_path):
+    """Counterfactual use: try a grasp, go back, and the scene (the picked cube included) is as it was."""
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE + CUBE_AT_CENTRE.replace('0.000000', '0.150000')))
+    before = [(s.index, s.position.copy()) for s in env.object_states()]
+    snapshot = env.snapshot()
+    x, y, _ = before[0][1]
+    grasp = at(PrimitiveType.GRASP, x, y, heights(observation))
+    _, tried = env.step(grasp)
+    assert tried.grasp_success and [s.index for s in env.object_states()] == [1]
+    restored = env.restore(snapshot)
+    assert [s.index for s in env.object_states()] == [0, 1]
+    for (_, position), state in zip(before, env.object_states(), strict=True):
+        np.testing.assert_allclose(state.position, position, atol=1e-9)
+    np.testing.assert_array_equal(heights(restored), heights(observation))
+    # The same grasp again does the same thing: the cube collides and is picked again.
+    _, again = env.step(grasp)
+    assert again.grasp_success and again.picked_objects == tried.picked_objects == [0]
+    env.reset(1, write_case(tmp_path, CUBE_AT_CENTRE))
+    with pytest.raises(ValueError, match='another scene'):
+        env.restore(snapshot)
