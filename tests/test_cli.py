@@ -90,3 +90,15 @@ def test_eval_rejects_a_malformed_case_file_and_a_bad_policy_with_exit_2(tmp_pat
     assert main(['eval', '--policy', str(tmp_path / 'missing.pt'), '--random', '1']) == 2
     error = capsys.readouterr().err
     assert error.startswith('pushgrasp eval: ') and error.count('\n') == 1
+
+
+def test_push_out_reward_is_a_vpg_training_option(capsys):
+    from pushgrasp.cli import train_agent_config
+    parser = build_parser()
+    assert train_agent_config(parser.parse_args(['train', '--push-out-reward', '-0.5'])).push_out_reward == -0.5
+    assert train_agent_config(parser.parse_args(['train'])).push_out_reward is None  # the reference rule
+    resumed = parser.parse_args(['train', '--init-from', 'shipped', '--push-out-reward', '0'])
+    assert train_agent_config(resumed).push_out_reward == 0.0
+    assert train_agent_config(parser.parse_args(['train', '--init-from', 'shipped'])).push_out_reward is None
+    assert main(['train', '--method', 'goal', '--push-out-reward', '-0.5', '--out', 'unused']) == 2
+    assert '--push-out-reward are options of the VPG method' in capsys.readouterr().err

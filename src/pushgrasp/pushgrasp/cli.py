@@ -306,7 +306,7 @@ def train_progress(every: int) -> Callable[[str], None]:
 
 
 AGENT_DEFAULTS = {'trunk': 'dilated', 'width': 32, 'optimizer': 'adam', 'lr': 1e-4, 'extra_replays': 0,
-                  'grasp_only': False}
+                  'grasp_only': False, 'push_out_reward': None}
 """The agent options of `pushgrasp train` when neither the command line nor --init-from's checkpoint sets them."""
 
 
@@ -332,10 +332,12 @@ def train_agent_config(args: argparse.Namespace) -> Any:
         return replace(base, grasp_only=given.get('grasp_only', base.grasp_only),
                        optimizer=given.get('optimizer', base.optimizer),
                        learning_rate=given.get('lr', base.learning_rate),
-                       extra_replays=given.get('extra_replays', base.extra_replays))
+                       extra_replays=given.get('extra_replays', base.extra_replays),
+                       push_out_reward=given.get('push_out_reward', base.push_out_reward))
     values = {**AGENT_DEFAULTS, **given}
     return VPGConfig(network=QNetConfig(trunk=values['trunk'], width=values['width']), grasp_only=values['grasp_only'],
-                     optimizer=values['optimizer'], learning_rate=values['lr'], extra_replays=values['extra_replays'])
+                     optimizer=values['optimizer'], learning_rate=values['lr'], extra_replays=values['extra_replays'],
+                     push_out_reward=values['push_out_reward'])
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -408,9 +410,9 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
     from pushgrasp_policy.goal_agent import GoalAgentConfig
     from pushgrasp_policy.goal_trainer import GoalTrainConfig, GoalTrainer, with_network_of
     from pushgrasp_policy.networks import QNetConfig
-    if args.from_bag or args.preload or args.grasp_only:
-        print('pushgrasp train: --method goal trains online in stages; --from-bag, --preload and --grasp-only are '
-              'options of the VPG method', file=sys.stderr)
+    if args.from_bag or args.preload or args.grasp_only or args.push_out_reward is not None:
+        print('pushgrasp train: --method goal trains online in stages; --from-bag, --preload, --grasp-only and '
+              '--push-out-reward are options of the VPG method', file=sys.stderr)
         return EXIT_UNAVAILABLE
     network = QNetConfig(trunk=args.trunk or 'dilated', width=args.width or 32, extra_channels=1)
     overrides = {'learning_rate': args.lr, 'extra_replays': args.extra_replays, 'grasp_threshold': args.grasp_threshold,
@@ -553,7 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--init-from', metavar='CHECKPOINT',
                        help='online: start from the weights (and optimiser state) of CHECKPOINT, e.g. an offline '
                             "run's OUT/checkpoint.pt, a policy.pt, or shipped; its network and agent settings are "
-                            'kept unless --grasp-only, --optimizer, --lr or --extra-replays are given')
+                            'kept unless --grasp-only, --optimizer, --lr, --extra-replays or --push-out-reward '
+                            'are given')
     train.add_argument('--preload', nargs='+', metavar='BAG',
                        help='online: fill the replay with the transitions of these bags before the first action '
                             '(e.g. the bags an offline run trained on; labelled once by the starting network)')
@@ -571,6 +574,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--width', type=int, default=None, help='trunk width (default 32)')
     train.add_argument('--optimizer', default=None, choices=('adam', 'sgd'), help='optimiser (default adam)')
     train.add_argument('--lr', type=float, default=None, help='learning rate (default 1e-4)')
+    train.add_argument('--push-out-reward', type=float, default=None, metavar='R',
+                       help='reward of a push after which an object had left the workspace (default: the '
+                            "reference's, any change earns 0.5); e.g. -0.5 to teach pushes not to sweep blocks out")
     train.add_argument('--extra-replays', type=int, default=None,
                        help='surprise-ranked replays per step beyond the reference one (default 0)')
     train.add_argument('--checkpoint-every', type=int, default=100,

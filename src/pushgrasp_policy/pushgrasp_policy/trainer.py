@@ -201,7 +201,8 @@ class Trainer:
                 episode_over = (info.objects_remaining == 0 or workspace_empty(next_heightmap.height)
                                 or no_change >= cfg.max_no_change or bool(info.unstable))
                 next_q = None if episode_over else agent.q_maps(next_heightmap)
-                reward = agent.reward(primitive.type, info.grasp_success, changed)
+                reward = agent.reward(primitive.type, info.grasp_success, changed,
+                                      swept_out=bool(info.objects_left_workspace))
                 label = label_of(agent, reward, changed, None if episode_over else next_heightmap, next_q)
 
                 color, height = agent.net.prepare(heightmap.color, heightmap.height)

@@ -43,6 +43,10 @@ class VPGConfig:
     gamma: float = 0.5
     grasp_reward: float = 1.0
     push_reward: float = 0.5
+    push_out_reward: float | None = None
+    """Not in the reference: the reward of a push after which an object had left the workspace (the in-process
+    trainer knows it from the simulator). None: the reference's rule, any change earns `push_reward`, a block
+    swept out of reach included."""
     optimizer: str = 'adam'
     """'adam' or 'sgd' (the reference used SGD with momentum on pretrained trunks; from scratch, Adam
     learns in far fewer transitions)."""
@@ -119,10 +123,12 @@ class VPGAgent:
         return best if np.isfinite(best) else 0.0
 
     # --- learning -------------------------------------------------------------------------------------
-    def reward(self, primitive: PrimitiveType, grasp_success: bool, changed: bool) -> float:
-        """The reference reward of an executed primitive."""
+    def reward(self, primitive: PrimitiveType, grasp_success: bool, changed: bool, swept_out: bool = False) -> float:
+        """The reference reward of an executed primitive (`push_out_reward` for a push that `swept_out` objects)."""
         if primitive == PrimitiveType.GRASP:
             return self.config.grasp_reward if grasp_success else 0.0
+        if swept_out and self.config.push_out_reward is not None:
+            return self.config.push_out_reward
         return self.config.push_reward if changed else 0.0
 
     def label(self, reward: float, changed: bool, next_best_value: float) -> float:

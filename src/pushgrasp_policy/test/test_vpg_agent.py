@@ -138,6 +138,7 @@ def test_rewards_labels_and_change_detection_follow_the_reference() -> None:
     assert agent.reward(PrimitiveType.GRASP, False, True) == 0.0
     assert agent.reward(PrimitiveType.PUSH, False, True) == 0.5
     assert agent.reward(PrimitiveType.PUSH, False, False) == 0.0
+    assert agent.reward(PrimitiveType.PUSH, False, True, swept_out=True) == 0.5  # the reference: a change is a change
     assert agent.label(0.5, True, 0.8) == pytest.approx(0.9)
     assert agent.label(0.0, False, 0.8) == 0.0  # no change: no future term
     before = np.zeros((SIZE, SIZE), np.float32)
@@ -151,6 +152,14 @@ def test_rewards_labels_and_change_detection_follow_the_reference() -> None:
     assert changed_cells(before, after) == 301
     assert agent.epsilon(0) == 0.5 and agent.epsilon(10**6) == 0.1
     assert agent.epsilon(1000) == pytest.approx(0.5 * 0.9998 ** 1000)
+
+
+def test_a_push_that_sweeps_an_object_out_earns_the_push_out_reward_when_set() -> None:
+    agent = VPGAgent(VPGConfig(push_out_reward=-0.5), seed=0)
+    assert agent.reward(PrimitiveType.PUSH, False, True, swept_out=True) == -0.5
+    assert agent.reward(PrimitiveType.PUSH, False, True) == 0.5
+    assert agent.reward(PrimitiveType.GRASP, True, True, swept_out=True) == 1.0  # only pushes are judged so
+    assert VPGConfig.from_dict(agent.config.to_dict()).push_out_reward == -0.5  # kept in checkpoints
 
 
 def test_replay_prefers_surprising_transitions_and_opposite_rewards() -> None:
