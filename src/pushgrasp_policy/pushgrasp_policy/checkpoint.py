@@ -21,9 +21,10 @@ FORMAT = 'pushgrasp-checkpoint'
 VERSION = 1
 SHIPPED_DIR = Path(__file__).resolve().parent / 'weights'
 SHIPPED = {'shipped': SHIPPED_DIR / 'vpg.pt', 'grasp-only': SHIPPED_DIR / 'grasp_only.pt',
-           'goal': SHIPPED_DIR / 'goal.pt'}
-"""Shipped checkpoints by name: the VPG-style push-grasp policy, the grasping-only baseline, and the
-goal-conditioned push-grasp policy (a goal agent's, see pushgrasp_policy.goal_agent)."""
+           'goal': SHIPPED_DIR / 'goal.pt', 'push-out': SHIPPED_DIR / 'vpg_push_out.pt'}
+"""Shipped checkpoints by name: the VPG-style push-grasp policy, the grasping-only baseline, the
+goal-conditioned push-grasp policy (a goal agent's, see pushgrasp_policy.goal_agent), and a VPG-style policy
+trained with `--push-out-reward -0.5` (docs/results.md)."""
 
 
 class CheckpointError(ValueError):

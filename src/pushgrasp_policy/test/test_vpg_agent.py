@@ -202,3 +202,12 @@ def test_checkpoints_round_trip_and_refuse_corrupt_or_foreign_files(tmp_path) ->
     save_checkpoint(tmp_path / 'mismatch.pt', state)
     with pytest.raises(CheckpointError, match='does not fit'):
         agent_from_checkpoint(str(tmp_path / 'mismatch.pt'))
+
+
+def test_the_push_out_weights_are_a_vpg_policy_trained_with_the_push_out_reward() -> None:
+    from pushgrasp_policy.checkpoint import SHIPPED, load_checkpoint
+    from pushgrasp_policy.registry import policy_from_spec
+    payload = load_checkpoint(SHIPPED['push-out'], required=('agent_config', 'network'))
+    config = VPGConfig.from_dict(payload['agent_config'])
+    assert config.push_out_reward == -0.5 and not config.grasp_only
+    assert isinstance(policy_from_spec('push-out', seed=0), VPGPolicy)
