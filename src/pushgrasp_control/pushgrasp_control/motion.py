@@ -11,7 +11,7 @@ Push (fingers closed): above the start (APPROACH, closing the gripper there), do
 push, so the fingertips pass 1 cm above the table and meet anything taller), the stroke of
 `push_length` along the push direction at that height, cut short `push_edge_margin` inside the workspace
 box (CONTACT), then straight up to `approach_height` above the start surface (RETREAT). A push cut shorter than
-`min_push_stroke` is refused (`push_stroke_map` gives every cell's stroke, for policies to leave those out).
+`min_push_stroke` is refused (`pushable_map` marks those of every cell, for policies to leave them out).
 
 Grasp: above the target (APPROACH, opening the gripper there), down to `grasp_depth` below the surface
 height at the pixel but never lower than `min_tcp_height` above the table (CONTACT, closing there),
@@ -234,6 +234,14 @@ def push_stroke_length(start: np.ndarray, direction: np.ndarray, length: float, 
     return np.maximum(t, 0.0)
 
 
+def shortest_push_stroke(push_length: float, min_push_stroke: float) -> float:
+    """The shortest stroke a push of `push_length` may keep after the edge margin.
+
+    That is `min_push_stroke`, or the whole push when it is shorter.
+    """
+    return min(min_push_stroke, push_length)
+
+
 @functools.lru_cache(maxsize=8)
 def push_stroke_map(workspace: Workspace = DEFAULT_WORKSPACE, num_rotations: int = NUM_ROTATIONS,
                     push_length: float = PUSH_LENGTH, margin: float = PUSH_EDGE_MARGIN) -> np.ndarray:
@@ -242,15 +250,27 @@ def push_stroke_map(workspace: Workspace = DEFAULT_WORKSPACE, num_rotations: int
     Entry [i, r, c] is the length, metres, of the push of rotation i from the centre of cell (r, c) once it is
     cut short `margin` inside the workspace edges. Read-only (cached).
     """
-    rows, cols = workspace.shape
-    x = workspace.x_min + (np.arange(cols) + 0.5) * workspace.resolution
-    y = workspace.y_min + (np.arange(rows) + 0.5) * workspace.resolution
+    x, y = workspace.cell_centres()
     start = np.stack(np.broadcast_arrays(x[None, :], y[:, None]), axis=-1)  # (rows, cols, 2)
     angles = np.array([rotation_angle(i, num_rotations) for i in range(num_rotations)])
     direction = np.stack([np.cos(angles), np.sin(angles)], axis=-1)[:, None, None, :]  # (rotations, 1, 1, 2)
     strokes = push_stroke_length(start[None], direction, push_length, workspace, margin)
     strokes.flags.writeable = False
     return strokes
+
+
+@functools.lru_cache(maxsize=8)
+def pushable_map(workspace: Workspace = DEFAULT_WORKSPACE, num_rotations: int = NUM_ROTATIONS,
+                 push_length: float = PUSH_LENGTH, margin: float = PUSH_EDGE_MARGIN,
+                 min_push_stroke: float = MIN_PUSH_STROKE) -> np.ndarray:
+    """(num_rotations, rows, cols) bool: the pushes `plan_primitive` executes rather than refuses.
+
+    True where the stroke left inside the edge margin is at least `shortest_push_stroke`. Read-only, cached.
+    """
+    pushable = push_stroke_map(workspace, num_rotations, push_length, margin) >= shortest_push_stroke(
+        push_length, min_push_stroke)
+    pushable.flags.writeable = False
+    return pushable
 
 
 def _near(point: np.ndarray, surface: float, above: float, yaw: float, limits: MotionLimits) -> list[Waypoint]:
@@ -296,7 +316,8 @@ def plan_primitive(primitive: Primitive, limits: MotionLimits) -> MotionPlan:
         stroke = float(push_stroke_length(start, direction, primitive.push_length, limits.workspace,
                                           limits.push_edge_margin))
         # A start outside the workspace is refused by validate_plan, with that reason.
-        if stroke < min(limits.min_push_stroke, primitive.push_length) and limits.workspace.contains(*start[:2]):
+        if stroke < shortest_push_stroke(primitive.push_length, limits.min_push_stroke) and \
+                limits.workspace.contains(*start[:2]):
             raise PrimitiveRefused(
                 f'push points out of the workspace too close to its edge: its stroke, cut to end '
                 f'{limits.push_edge_margin * 100:.1f} cm inside the workspace, would be {stroke * 100:.1f} cm '

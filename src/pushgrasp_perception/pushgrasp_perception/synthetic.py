@@ -115,9 +115,7 @@ def render_blocks(blocks: list[PlacedBlock], workspace: Workspace = DEFAULT_WORK
     if goal is not None and not 0 <= goal < len(blocks):
         raise ValueError(f'goal index {goal} is not one of the {len(blocks)} blocks')
     rows, cols = workspace.shape
-    x = workspace.x_min + (np.arange(cols) + 0.5) * workspace.resolution
-    y = workspace.y_min + (np.arange(rows) + 0.5) * workspace.resolution
-    grid_x, grid_y = np.meshgrid(x, y)  # row along +y, column along +x
+    grid_x, grid_y = np.meshgrid(*workspace.cell_centres())  # row along +y, column along +x
     height = np.zeros((rows, cols), np.float32)
     color = np.empty((rows, cols, 3), np.uint8)
     color[:] = table_color

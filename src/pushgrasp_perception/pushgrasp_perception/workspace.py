@@ -44,11 +44,15 @@ class Workspace:
 
     def pixel_to_base(self, row: float, col: float, height: float = 0.0) -> np.ndarray:
         """Base-frame point (x, y, z) at the centre of cell (row, col), `height` above the table."""
-        return np.array([
-            self.x_min + (col + 0.5) * self.resolution,
-            self.y_min + (row + 0.5) * self.resolution,
-            self.z_min + height,
-        ])
+        return np.array([self._centre(self.x_min, col), self._centre(self.y_min, row), self.z_min + height])
+
+    def cell_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x of each column's centre (cols,), y of each row's centre (rows,)): `pixel_to_base` for the whole grid."""
+        rows, cols = self.shape
+        return self._centre(self.x_min, np.arange(cols)), self._centre(self.y_min, np.arange(rows))
+
+    def _centre(self, low: float, index: float | np.ndarray) -> float | np.ndarray:
+        return low + (index + 0.5) * self.resolution
 
     def base_to_pixel(self, x: float, y: float) -> tuple[int, int]:
         """The cell (row, col) containing base-frame point (x, y); may lie outside the heightmap."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pushgrasp_control.motion import MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, push_stroke_map
+from pushgrasp_control.motion import MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, pushable_map
 from pushgrasp_control.primitives import PUSH_LENGTH, Primitive, PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
 
@@ -55,16 +55,14 @@ def grasp_mask(heightmap: Heightmap, min_height: float = MIN_GRASP_HEIGHT) -> np
 
 def pushable_mask(heightmap: Heightmap, num_rotations: int, push_length: float = PUSH_LENGTH,
                   push_edge_margin: float = PUSH_EDGE_MARGIN, min_push_stroke: float = MIN_PUSH_STROKE) -> np.ndarray:
-    """(num_rotations, rows, cols) bool: pushes the controller executes (`MotionLimits` with these settings).
+    """(num_rotations, rows, cols) bool, read-only: pushes the controller executes with these settings.
 
-    False where the stroke, cut short `push_edge_margin` inside the workspace edges, would be shorter than
-    `min_push_stroke`: a push that starts near an edge and points out of the workspace moves nothing, and
-    `plan_primitive` refuses it.
+    The controller's own rule (`pushgrasp_control.motion.pushable_map`, `MotionLimits`). False where the
+    stroke, cut short `push_edge_margin` inside the workspace edges, would be shorter than `min_push_stroke`:
+    a push that starts near an edge and points out of the workspace moves nothing, and `plan_primitive`
+    refuses it.
     """
-    strokes = push_stroke_map(heightmap.workspace, num_rotations, push_length, push_edge_margin)
-    if strokes.shape[1:] != heightmap.shape:
-        raise ValueError(f'the {heightmap.shape} heightmap does not cover its workspace ({strokes.shape[1:]} cells)')
-    return strokes >= min(min_push_stroke, push_length)
+    return pushable_map(heightmap.workspace, num_rotations, push_length, push_edge_margin, min_push_stroke)
 
 
 def _check_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heightmap) -> tuple[np.ndarray, np.ndarray]:

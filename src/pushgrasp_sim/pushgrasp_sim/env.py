@@ -301,10 +301,9 @@ class PushGraspEnv:
                                              if s.index in inside_before and not s.inside_workspace)
         info.objects_remaining = sum(s.inside_workspace for s in states)
         present = [o for o in self.scene.objects if o.index not in self._removed]
-        exploded = find_explosions(self.physics.model, self.physics.data, objects=present)
-        if self.physics.peak_free_body_speed > self.config.max_object_speed:
-            exploded.append(f'an object moved at {self.physics.peak_free_body_speed:.1f} m/s during the primitive '
-                            f'(more than {self.config.max_object_speed:.1f} m/s: flung)')
+        exploded = find_explosions(self.physics.model, self.physics.data, objects=present,
+                                   peak_speed=self.physics.peak_free_body_speed,
+                                   max_peak_speed=self.config.max_object_speed)
         if exploded:
             info.unstable = exploded
             info.error = (info.error + '; ' if info.error else '') + 'simulation unstable: ' + '; '.join(exploded)

@@ -310,11 +310,14 @@ def settle(model: mujoco.MjModel, data: mujoco.MjData, max_steps: int = 3000, *,
 
 def find_explosions(model: mujoco.MjModel, data: mujoco.MjData, *, max_linear_speed: float = 2.0,
                     max_angular_speed: float = 60.0, min_height: float = -0.01,
-                    objects: Sequence[SceneObject] | None = None) -> list[str]:
+                    objects: Sequence[SceneObject] | None = None, peak_speed: float | None = None,
+                    max_peak_speed: float = 3.0) -> list[str]:
     """What looks physically broken in the scene, one message per problem (empty when all is well).
 
     Problems: non-finite state or a MuJoCo instability warning, an object whose centre is more than
-    `-min_height` below the table surface, or one moving faster than the given speeds.
+    `-min_height` below the table surface, or one moving faster than the given speeds; and, when the
+    caller tracked it over the primitive that led here (`Physics.peak_free_body_speed`), an object that moved
+    faster than `max_peak_speed` at any step although everything may be at rest now.
     """
     problems = []
     if not (np.all(np.isfinite(data.qpos)) and np.all(np.isfinite(data.qvel))):
@@ -332,6 +335,9 @@ def find_explosions(model: mujoco.MjModel, data: mujoco.MjData, *, max_linear_sp
             problems.append(f'{obj.body_name} ({obj.kind}) moves at {v:.2f} m/s')
         if not w <= max_angular_speed:
             problems.append(f'{obj.body_name} ({obj.kind}) spins at {w:.1f} rad/s')
+    if peak_speed is not None and not peak_speed <= max_peak_speed:
+        problems.append(f'an object moved at {peak_speed:.1f} m/s during the primitive (more than '
+                        f'{max_peak_speed:.1f} m/s: flung)')
     return problems
 
 

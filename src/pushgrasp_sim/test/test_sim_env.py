@@ -102,7 +102,7 @@ def _explosions_reported(monkeypatch, env, runs_unstable):
     import pushgrasp_sim.env as env_module
     seen = []
 
-    def find_explosions(model, data, objects=None):
+    def find_explosions(model, data, objects=None, **limits):
         seen.append((float(model.opt.timestep), env.robot.config.control_decimation))
         return ['object_0 (cube) moves at 9.99 m/s'] if len(seen) <= runs_unstable else []
     monkeypatch.setattr(env_module, 'find_explosions', find_explosions)
