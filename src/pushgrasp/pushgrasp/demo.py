@@ -49,6 +49,8 @@ from pushgrasp_sim.geometry import quaternion_to_matrix
 STARTUP_TIMEOUT_S = 90.0
 STALL_TIMEOUT_S = 300.0
 """The demo gives up when the task node publishes nothing for this long (its own timeouts are shorter)."""
+LATE_TRANSITION_TIMEOUT_S = 15.0
+"""How long the demo waits, after the metrics, for Transitions still on their way (they are large)."""
 CAMERA_BUFFER = 15
 """Camera frames kept to find the one a decision was made on (3 s at the simulated camera's 5 Hz)."""
 
@@ -191,9 +193,11 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
                     raise RuntimeError(f'a node of the graph exited during the episode; see {log_path}')
                 if time.monotonic() - last_progress > STALL_TIMEOUT_S:
                     raise RuntimeError(f'the task node published nothing for {STALL_TIMEOUT_S:.0f} s; see {log_path}')
-            # The last Transition and the metrics travel on different topics: let a late one arrive.
+            # The last Transition and the metrics travel on different topics, and a Transition (two heightmaps)
+            # takes longer to deliver: wait for the one of every step that observed a next state.
             count = len(client.transitions)
-            client.spin_until(lambda: len(client.transitions) >= client.metrics['actions'], 2.0)
+            observed = sum(s.get('changed_cells') is not None for s in client.metrics['steps'])
+            client.spin_until(lambda: len(client.transitions) >= observed, LATE_TRANSITION_TIMEOUT_S)
             for transition in client.transitions[count:]:
                 frames.append(report_step(client, transition, out, pictures))
             episode = client.metrics
