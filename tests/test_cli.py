@@ -102,3 +102,12 @@ def test_push_out_reward_is_a_vpg_training_option(capsys):
     assert train_agent_config(parser.parse_args(['train', '--init-from', 'shipped'])).push_out_reward is None
     assert main(['train', '--method', 'goal', '--push-out-reward', '-0.5', '--out', 'unused']) == 2
     assert '--push-out-reward are options of the VPG method' in capsys.readouterr().err
+
+
+def test_push_clearance_reward_is_a_goal_training_option(capsys, tmp_path):
+    assert main(['train', '--push-clearance-reward', '0.1', '--out', str(tmp_path / 'vpg')]) == 2
+    assert '--push-clearance-reward is an option of --method goal' in capsys.readouterr().err
+    assert not (tmp_path / 'vpg').exists()
+    # A value the goal agent cannot use is refused before the run starts.
+    assert main(['train', '--method', 'goal', '--push-clearance-reward', '2', '--out', str(tmp_path / 'g')]) == 2
+    assert 'clearance_improvement must be in [0, 1)' in capsys.readouterr().err

@@ -347,6 +347,9 @@ def run_train(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else 0
     if args.method == 'goal':
         return run_goal_train(args, seed)
+    if args.push_clearance_reward is not None:
+        print('pushgrasp train: --push-clearance-reward is an option of --method goal', file=sys.stderr)
+        return EXIT_UNAVAILABLE
     if args.from_bag and (args.init_from or args.preload):
         print('pushgrasp train: --init-from and --preload start an online run; --from-bag trains offline '
               '(continue online after it with --init-from DIR/checkpoint.pt)', file=sys.stderr)
@@ -416,9 +419,9 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
         return EXIT_UNAVAILABLE
     network = QNetConfig(trunk=args.trunk or 'dilated', width=args.width or 32, extra_channels=1)
     overrides = {'learning_rate': args.lr, 'extra_replays': args.extra_replays, 'grasp_threshold': args.grasp_threshold,
-                 'max_pushes': args.max_pushes}
-    agent = replace(GoalAgentConfig(network=network), **{k: v for k, v in overrides.items() if v is not None})
+                 'max_pushes': args.max_pushes, 'clearance_improvement': args.push_clearance_reward}
     try:
+        agent = replace(GoalAgentConfig(network=network), **{k: v for k, v in overrides.items() if v is not None})
         config = with_network_of(GoalTrainConfig(
             stage=args.stage, seed=seed, transitions=args.transitions, num_objects=args.objects,
             checkpoint_every=args.checkpoint_every, agent=agent, init_from=args.init_from or '',
@@ -540,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help='--method goal: grasp the goal once its best grasp Q reaches this (default 0.9)')
     train.add_argument('--max-pushes', type=int, default=None,
                        help='--method goal: pushes before a grasp is forced (default 5)')
+    train.add_argument('--push-clearance-reward', type=float, default=None, metavar='D',
+                       help='--method goal: a push that changed the scene also earns the push reward when the share '
+                            'of empty table within 3 cm of the goal rose by more than D (default: off, the '
+                            "reference's rule; not in the reference)")
     train.add_argument('--alternate-episodes', type=int, nargs=2, default=None, metavar=('PUSH', 'GRASP'),
                        help='--method goal --stage alternate: episodes of each push phase and of each grasp phase '
                             '(default 500 1000, the reference\'s)')

@@ -48,7 +48,7 @@ from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import CHANGE_CELLS, CHANGE_MAX, CHANGE_MIN
 from pushgrasp_policy.checkpoint import CheckpointError, load_agent_checkpoint, load_checkpoint, resolve_checkpoint
 from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, grasp_mask, pushable_mask, select_from_q_maps
-from pushgrasp_policy.goal_policy import check_goal_mask, near_goal
+from pushgrasp_policy.goal_policy import check_goal_mask, goal_clearance, near_goal
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy
 from pushgrasp_policy.replay import SurpriseReplay, Transition
@@ -75,6 +75,11 @@ class GoalAgentConfig:
     no_change_penalty: float = -0.5
     """Push reward when the push changed nothing."""
     value_improvement: float = 0.1
+    clearance_improvement: float | None = None
+    """Not in the reference (None: off). A push that changed the scene also earns `push_reward` when the share
+    of empty table within `clearance_band` of the goal (`goal_clearance`) rose by more than this."""
+    clearance_band: float = 0.03
+    """Metres around the goal in which `goal_clearance` looks for room (about a finger's width and play)."""
     grasp_threshold: float = 0.9
     """Grasp once the goal's grasp value reaches this (see grasp_gamma)."""
     max_pushes: int = 5
@@ -103,6 +108,10 @@ class GoalAgentConfig:
                              f'got extra_channels={self.network.extra_channels}')
         if self.max_pushes < 0 or self.extra_replays < 0:
             raise ValueError(f'max_pushes and extra_replays must be >= 0: {self}')
+        if self.clearance_improvement is not None and not 0.0 <= self.clearance_improvement < 1.0:
+            raise ValueError(f'clearance_improvement must be in [0, 1) or None, got {self.clearance_improvement}')
+        if not self.clearance_band > 0.0:
+            raise ValueError(f'clearance_band must be > 0 metres, got {self.clearance_band}')
 
     def to_dict(self) -> dict:
         """Plain values, for checkpoints and logs."""
@@ -142,16 +151,23 @@ class GraspExample:
 
 # --- the two rules of the method, as pure functions ---------------------------------------------------------
 def push_reward(value_before: float, value_after: float, changed: bool, *, improvement: float = 0.1,
-                reward: float = 0.5, penalty: float = -0.5) -> float:
+                reward: float = 0.5, penalty: float = -0.5, clearance_gain: float = 0.0,
+                clearance_improvement: float | None = None) -> float:
     """Return the push reward the frozen grasp network (the discriminator) gives.
 
     `value_before` and `value_after` are the goal's grasp values (`GoalAgent.goal_value`) before and after
     the push: `reward` when the scene changed and the value rose by MORE than `improvement`, `penalty` when
-    the scene did not change, 0 otherwise.
+    the scene did not change, 0 otherwise. With `clearance_improvement` set (not in the reference), a push
+    that changed the scene also earns `reward` when the room around the goal (`goal_clearance`) grew by more
+    than that: `clearance_gain` is after minus before.
     """
     if not changed:
         return penalty
-    return reward if value_after - value_before > improvement else 0.0
+    if value_after - value_before > improvement:
+        return reward
+    if clearance_improvement is not None and clearance_gain > clearance_improvement:
+        return reward
+    return 0.0
 
 
 def grasp_examples(goal: int, labels_before: np.ndarray, picked: Sequence[int], grasp_reward: float = 1.0,
@@ -226,6 +242,11 @@ class GoalAgent:
         """The goal's grasp value V: the best grasp Q on it, 0 when no goal cell can be grasped (nothing to get)."""
         best = float(self.goal_grasp_q(heightmap, goal_mask, grasp_q).max())
         return best if np.isfinite(best) else 0.0
+
+    def goal_clearance(self, heightmap: Heightmap, goal_mask: np.ndarray) -> float:
+        """The share of empty table within `clearance_band` of the goal (goal_policy.goal_clearance)."""
+        band_cells = self.config.clearance_band / heightmap.workspace.resolution
+        return goal_clearance(heightmap.height, goal_mask, band_cells)
 
     def should_grasp(self, value: float, pushes: int) -> bool:
         """The hierarchy's switch: grasp once V reaches the threshold or after `max_pushes` pushes."""

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from pushgrasp_perception.heightmap import Heightmap
-from pushgrasp_policy.decision import Decision
+from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision
 from pushgrasp_policy.policy import Policy, PolicyConfig
 
 DEFAULT_PUSH_RADIUS = 0.05
@@ -59,6 +59,19 @@ def near_goal(goal_mask: np.ndarray, radius_cells: float) -> np.ndarray:
     # Distance of every cell to the nearest goal cell (goal cells are the zeros of the input).
     distance = cv2.distanceTransform((~goal_mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return distance <= radius_cells
+
+
+def goal_clearance(height: np.ndarray, goal_mask: np.ndarray, band_cells: float,
+                   min_height: float = MIN_GRASP_HEIGHT) -> float:
+    """Return the share (0..1) of the cells within `band_cells` of the goal, outside it, that are empty table.
+
+    Room around the goal is what its grasp needs: 1 when nothing stands within the band (or the goal is gone),
+    near 0 when it is boxed in. Cells count as empty below `min_height` metres.
+    """
+    band = near_goal(goal_mask, band_cells) & ~goal_mask
+    if not band.any():
+        return 1.0
+    return float(np.mean(height[band] < min_height))
 
 
 class GreedyGoalPolicy:

@@ -63,7 +63,8 @@ from pushgrasp_sim.env import PushGraspEnv, SimConfig
 STAGES = ('grasp', 'push', 'alternate')
 
 TRANSITION_FIELDS = ('transition', 'episode', 'scene', 'phase', 'goal', 'primitive', 'rotation', 'row', 'col',
-                     'explored', 'q_value', 'goal_value', 'goal_value_after', 'epsilon', 'changed_cells',
+                     'explored', 'q_value', 'goal_value', 'goal_value_after', 'goal_clearance',
+                     'goal_clearance_after', 'epsilon', 'changed_cells',
                      'grasp_success', 'picked', 'goal_picked', 'relabelled', 'reward', 'label', 'loss',
                      'success_rate', 'objects_remaining', 'error', 'wall_time_s')
 
@@ -270,6 +271,7 @@ class GoalTrainer:
 
         # Labels and learning.
         label = loss = float('nan')  # stay NaN (blank in the log) when this action's network is frozen
+        clearance = (float('nan'), float('nan'))  # pushes only
         relabelled = 0
         if kind == PrimitiveType.GRASP:
             agnostic = agnostic_goal_mask(heightmap) if c.agnostic_relabel else None
@@ -279,8 +281,14 @@ class GoalTrainer:
             future = c.grasp_gamma * following.value if (following is not None and changed) else 0.0
             items = [(e.goal_mask, e.reward, e.reward + future) for e in examples]
         else:
+            # The room around the goal (logged; rewarded with clearance_improvement). A goal pushed out of sight
+            # has none to gain.
+            clearance = (agent.goal_clearance(heightmap, mask),
+                         agent.goal_clearance(next_heightmap, next_mask) if still_visible else 0.0)
             reward = push_reward(pursuit.value, value_after, changed, improvement=c.value_improvement,
-                                 reward=c.push_reward, penalty=c.no_change_penalty)
+                                 reward=c.push_reward, penalty=c.no_change_penalty,
+                                 clearance_gain=clearance[1] - clearance[0],
+                                 clearance_improvement=c.clearance_improvement)
             future = 0.0
             if following is not None and following.push_q is not None and changed:
                 allowed = agent.push_cells(next_heightmap, following.goal_mask)
@@ -293,7 +301,7 @@ class GoalTrainer:
         self.transition += 1
         self.elapsed = time.monotonic() - started
         self._record(phase, pursuit, decision, epsilon, value_after, cells, info, goal_picked, relabelled, reward,
-                     label, loss)
+                     label, loss, clearance)
         if goal_over or scene_over:
             self.episode += 1
             if not scene_over and grasp_only and following is None:
@@ -375,7 +383,7 @@ class GoalTrainer:
         return float(np.mean(self.successes)) if self.successes else 0.0
 
     def _record(self, phase, pursuit, decision, epsilon, value_after, cells, info, goal_picked, relabelled, reward,
-                label, loss) -> None:
+                label, loss, clearance) -> None:
         def number(value: float, digits: int) -> str:
             return '' if np.isnan(value) else f'{value:.{digits}f}'
 
@@ -387,6 +395,7 @@ class GoalTrainer:
             'col': p.col, 'explored': int(decision.explored), 'q_value': f'{p.q_value:.4f}',
             'goal_value': f'{pursuit.value:.4f}',
             'goal_value_after': f'{value_after:.4f}' if p.type == PrimitiveType.PUSH else '',
+            'goal_clearance': number(clearance[0], 4), 'goal_clearance_after': number(clearance[1], 4),
             'epsilon': f'{epsilon:.4f}', 'changed_cells': cells, 'grasp_success': int(info.grasp_success),
             'picked': ' '.join(str(i) for i in info.picked_objects), 'goal_picked': int(goal_picked),
             'relabelled': relabelled, 'reward': reward, 'label': number(label, 4), 'loss': number(loss, 5),

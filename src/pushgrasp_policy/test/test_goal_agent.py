@@ -17,6 +17,7 @@ from pushgrasp_policy.evaluation import heightmap_of
 from pushgrasp_policy.goal_agent import (GoalAgent, GoalAgentConfig, GoalConditionedPolicy, GoalTransition,
                                          agnostic_goal_mask, goal_agent_from_checkpoint, grasp_examples,
                                          is_goal_checkpoint, push_reward)
+from pushgrasp_policy.goal_policy import goal_clearance
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
 from pushgrasp_policy.policy import PolicyConfig
 from pushgrasp_sim.env import PushGraspEnv, SimConfig
@@ -62,6 +63,46 @@ def test_push_reward_takes_the_configured_values():
     assert push_reward(0.0, 1.0, True, reward=0.7) == 0.7
     assert push_reward(0.0, 1.0, False, penalty=-0.2) == -0.2
     assert push_reward(0.0, 0.3, True, improvement=0.3) == 0.0
+
+
+def test_push_reward_pays_for_room_around_the_goal_only_when_asked():
+    # The reference rule ignores the room: a push that freed the goal without raising its value earns 0.
+    assert push_reward(0.5, 0.55, True, clearance_gain=0.6) == 0.0
+    # With the option: more room than the threshold earns the reward, as much room as it does not ...
+    assert push_reward(0.5, 0.55, True, clearance_gain=0.3, clearance_improvement=0.2) == 0.5
+    assert push_reward(0.5, 0.55, True, clearance_gain=0.2, clearance_improvement=0.2) == 0.0
+    assert push_reward(0.5, 0.55, True, clearance_gain=-0.4, clearance_improvement=0.2) == 0.0
+    # ... a push that changed nothing is penalised whatever the room says, and a value rise still pays alone.
+    assert push_reward(0.5, 0.55, False, clearance_gain=0.9, clearance_improvement=0.2) == -0.5
+    assert push_reward(0.2, 0.55, True, clearance_gain=-0.1, clearance_improvement=0.2) == 0.5
+    with pytest.raises(ValueError, match='clearance_improvement'):
+        GoalAgentConfig(clearance_improvement=1.5)
+
+
+def test_goal_clearance_measures_the_empty_table_around_the_goal():
+    height = np.zeros((SIZE, SIZE), np.float32)
+    goal = np.zeros((SIZE, SIZE), bool)
+    goal[100:125, 100:125] = True
+    height[goal] = 0.05
+    band = 15  # cells: 3 cm at 2 mm
+    assert goal_clearance(height, goal, band) == 1.0  # alone on the table
+    boxed = height.copy()
+    boxed[75:150, 75:100] = boxed[75:150, 125:150] = 0.05  # neighbours against its left and right sides
+    assert 0.3 < goal_clearance(boxed, goal, band) < 0.7
+    boxed[75:100, 75:150] = boxed[125:150, 75:150] = 0.05  # and against the other two
+    assert goal_clearance(boxed, goal, band) == 0.0
+    far = height.copy()
+    far[100:125, 160:185] = 0.05  # a neighbour pushed 35 cells away leaves the band empty
+    assert goal_clearance(far, goal, band) == 1.0
+    thin = height.copy()
+    thin[100:125, 126:128] = 0.005  # below the 1 cm an object must stand: table
+    assert goal_clearance(thin, goal, band) == 1.0
+    assert goal_clearance(boxed, np.zeros_like(goal), band) == 1.0  # no goal: nothing in its way
+    # The agent measures the band in metres on the heightmap's grid.
+    agent = GoalAgent(SMALL)
+    heightmap = Heightmap(np.zeros((SIZE, SIZE, 3), np.uint8), boxed, DEFAULT_WORKSPACE)
+    assert agent.goal_clearance(heightmap, goal) == 0.0
+    assert GoalAgent(SMALL).goal_clearance(Heightmap(heightmap.color, far, DEFAULT_WORKSPACE), goal) == 1.0
 
 
 # --- hindsight goal relabelling -------------------------------------------------------------------------------

@@ -132,6 +132,26 @@ def test_the_push_stage_learns_pushes_from_the_frozen_discriminator(grasp_run, t
     assert result.goal_object == 2 and 1 <= result.actions <= 4 and result.reason
 
 
+def test_the_push_stage_can_also_reward_room_made_around_the_goal(grasp_run, tmp_path):
+    run = tmp_path / 'clearance'
+    agent = replace(AGENT, max_pushes=3, clearance_improvement=0.05)
+    config = GoalTrainConfig(stage='push', seed=5, transitions=8, num_objects=6, checkpoint_every=4, agent=agent,
+                             init_from=str(grasp_run[0] / 'checkpoint.pt'), torch_threads=0)
+    GoalTrainer(config, run, progress=quiet).run()
+    pushes = [r for r in rows_of(run) if r['primitive'] == 'push']
+    assert pushes
+    for r in pushes:  # the logged room before and after the push decides the reward with the value
+        changed = int(r['changed_cells']) > AGENT.change_cells or bool(r['picked'])
+        before, after = float(r['goal_value']), float(r['goal_value_after'])
+        room, room_after = float(r['goal_clearance']), float(r['goal_clearance_after'])
+        assert 0.0 <= room <= 1.0 and 0.0 <= room_after <= 1.0
+        gain = room_after - room
+        if abs(after - before - AGENT.value_improvement) > 1e-3 and abs(gain - 0.05) > 1e-3:  # log rounding
+            assert float(r['reward']) == push_reward(before, after, changed, clearance_gain=gain,
+                                                     clearance_improvement=0.05)
+    assert load_checkpoint(run / 'policy.pt', required=NETS)['goal_agent_config']['clearance_improvement'] == 0.05
+
+
 def test_a_stage_resumes_after_a_kill_exactly_like_an_uninterrupted_run(grasp_run, tmp_path):
     config = GoalTrainConfig(stage='alternate', seed=4, transitions=14, num_objects=4, checkpoint_every=1,
                              alternate_push_episodes=1, alternate_grasp_episodes=1, agent=replace(AGENT, max_pushes=2),
