@@ -76,6 +76,7 @@ def test_eval_clears_random_scenes_and_writes_the_benchmark_metrics(tmp_path, ca
         assert key in figures, key
     assert len(figures['trials']) == 1 and figures['trials'][0]['num_objects'] == 2
     assert figures['settings']['policy'] == 'heuristic' and figures['settings']['seed'] == 3
+    assert figures['settings']['policy_checkpoint'] is None  # a policy without weights
     assert 0.0 <= figures['completion'] <= 100.0
     assert sorted(pictures.glob('random2/trial_00/step_*.png')), 'a picture per step'
 
@@ -97,16 +98,18 @@ def test_push_out_reward_is_a_vpg_training_option(capsys):
     parser = build_parser()
     assert train_agent_config(parser.parse_args(['train', '--push-out-reward', '-0.5'])).push_out_reward == -0.5
     assert train_agent_config(parser.parse_args(['train'])).push_out_reward is None  # the reference rule
-    resumed = parser.parse_args(['train', '--init-from', 'shipped', '--push-out-reward', '0'])
+    resumed = parser.parse_args(['train', '--init-from', 'reference-reward', '--push-out-reward', '0'])
     assert train_agent_config(resumed).push_out_reward == 0.0
-    assert train_agent_config(parser.parse_args(['train', '--init-from', 'shipped'])).push_out_reward is None
+    assert train_agent_config(parser.parse_args(['train', '--init-from', 'reference-reward'])).push_out_reward is None
+    # The shipped weights were trained with it, and keep it when training goes on from them.
+    assert train_agent_config(parser.parse_args(['train', '--init-from', 'shipped'])).push_out_reward == -0.5
     assert main(['train', '--method', 'goal', '--push-out-reward', '-0.5', '--out', 'unused']) == 2
     assert '--push-out-reward are options of the VPG method' in capsys.readouterr().err
 
 
 def test_push_clearance_reward_is_a_goal_training_option(capsys, tmp_path):
     assert main(['train', '--push-clearance-reward', '0.1', '--out', str(tmp_path / 'vpg')]) == 2
-    assert '--push-clearance-reward is an option of --method goal' in capsys.readouterr().err
+    assert '--push-clearance-reward and --vpg-init are options of --method goal' in capsys.readouterr().err
     assert not (tmp_path / 'vpg').exists()
     # A value the goal agent cannot use is refused before the run starts.
     assert main(['train', '--method', 'goal', '--push-clearance-reward', '2', '--out', str(tmp_path / 'g')]) == 2

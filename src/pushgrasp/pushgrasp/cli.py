@@ -182,8 +182,10 @@ def run_eval(args: argparse.Namespace) -> int:
         return 1
     summary = summarize(results)
     print(format_summary(summary))
+    from pushgrasp_policy.checkpoint import checkpoint_fingerprint
     summary['settings'] = {
-        'method': args.method, 'policy': args.policy, 'seed': seed, 'trials_per_case': args.trials,
+        'method': args.method, 'policy': args.policy, 'policy_checkpoint': checkpoint_fingerprint(args.policy) or None,
+        'seed': seed, 'trials_per_case': args.trials,
         'grasp_threshold': args.grasp_threshold, 'probe_goal_grasps': args.probe_goal_grasps,
         'cases': [{'name': name, 'scene': str(scene.scene), 'goal_line': scene.goal_line} if goal
                   else {'name': name, 'scene': str(scene)} for name, scene in cases],
@@ -347,8 +349,8 @@ def run_train(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else 0
     if args.method == 'goal':
         return run_goal_train(args, seed)
-    if args.push_clearance_reward is not None:
-        print('pushgrasp train: --push-clearance-reward is an option of --method goal', file=sys.stderr)
+    if args.push_clearance_reward is not None or args.vpg_init:
+        print('pushgrasp train: --push-clearance-reward and --vpg-init are options of --method goal', file=sys.stderr)
         return EXIT_UNAVAILABLE
     if args.from_bag and (args.init_from or args.preload):
         print('pushgrasp train: --init-from and --preload start an online run; --from-bag trains offline '
@@ -425,7 +427,7 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
         config = with_network_of(GoalTrainConfig(
             stage=args.stage, seed=seed, transitions=args.transitions, num_objects=args.objects,
             checkpoint_every=args.checkpoint_every, agent=agent, init_from=args.init_from or '',
-            explorer=args.explorer, packed_fraction=args.packed_fraction or 0.0,
+            explorer=args.explorer, vpg_init=args.vpg_init, packed_fraction=args.packed_fraction or 0.0,
             **alternate_episodes(args.alternate_episodes)))
         trainer = GoalTrainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
     except (ValueError, CheckpointError, OSError) as error:
@@ -539,6 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--explorer', default='', metavar='CHECKPOINT',
                        help='--method goal: a goal-agnostic VPG checkpoint whose best grasp is the exploring grasp '
                             '(e.g. shipped; default: random grasps)')
+    train.add_argument('--vpg-init', default='', metavar='CHECKPOINT',
+                       help='--method goal: start the networks this stage trains from a goal-agnostic VPG checkpoint '
+                            '(e.g. shipped), the goal channel weighted zero (default: no; not in the reference)')
     train.add_argument('--grasp-threshold', type=float, default=None,
                        help='--method goal: grasp the goal once its best grasp Q reaches this (default 0.9)')
     train.add_argument('--max-pushes', type=int, default=None,
@@ -651,7 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = command('eval', 'Evaluate a policy on random scenes or test cases: completion, grasp success and '
                                  'action efficiency, as in the reference benchmark.')
     evaluation.add_argument('--policy', default='shipped', metavar='SPEC',
-                            help='a checkpoint path, shipped, grasp-only, heuristic or random (default shipped)')
+                            help='a checkpoint path, shipped, reference-reward, grasp-only, heuristic or random '
+                                 '(default shipped)')
     cases = evaluation.add_mutually_exclusive_group()
     cases.add_argument('--cases', metavar='DIR|FILE', help='a test-case file, or a directory of them (*.txt); '
                        "'challenging' names the shipped challenging arrangements")

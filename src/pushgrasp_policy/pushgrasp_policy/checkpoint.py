@@ -8,6 +8,7 @@ and (for training checkpoints) the optimiser, replay and random-generator state 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
@@ -20,11 +21,13 @@ import torch
 FORMAT = 'pushgrasp-checkpoint'
 VERSION = 1
 SHIPPED_DIR = Path(__file__).resolve().parent / 'weights'
-SHIPPED = {'shipped': SHIPPED_DIR / 'vpg.pt', 'grasp-only': SHIPPED_DIR / 'grasp_only.pt',
-           'goal': SHIPPED_DIR / 'goal.pt', 'push-out': SHIPPED_DIR / 'vpg_push_out.pt'}
-"""Shipped checkpoints by name: the VPG-style push-grasp policy, the grasping-only baseline, the
-goal-conditioned push-grasp policy (a goal agent's, see pushgrasp_policy.goal_agent), and a VPG-style policy
-trained with `--push-out-reward -0.5` (docs/results.md)."""
+SHIPPED = {'shipped': SHIPPED_DIR / 'vpg_push_out.pt', 'push-out': SHIPPED_DIR / 'vpg_push_out.pt',
+           'reference-reward': SHIPPED_DIR / 'vpg_reference_reward.pt', 'grasp-only': SHIPPED_DIR / 'grasp_only.pt',
+           'goal': SHIPPED_DIR / 'goal.pt'}
+"""Shipped checkpoints by name (docs/results.md): the VPG-style push-grasp policy, trained with
+`--push-out-reward -0.5` (also named 'push-out'); the same trained with the reference's reward rule alone
+('reference-reward', the goal grasp stage's explorer); the grasping-only baseline; the goal-conditioned
+push-grasp policy (a goal agent's, see pushgrasp_policy.goal_agent)."""
 
 
 class CheckpointError(ValueError):
@@ -82,8 +85,20 @@ def load_checkpoint(path: str | os.PathLike, required: tuple[str, ...] = ('netwo
 
 
 def resolve_checkpoint(spec: str | os.PathLike) -> Path:
-    """The file of a shipped checkpoint name ('shipped', 'grasp-only', 'goal') or of a path."""
+    """The file of a shipped checkpoint name ('shipped', 'grasp-only', 'goal', ...) or of a path."""
     return SHIPPED.get(str(spec), Path(spec))
+
+
+def checkpoint_fingerprint(spec: str | os.PathLike) -> dict[str, str]:
+    """{'file', 'sha256'} of the checkpoint a spec names, for records of what ran; {} when it names no file."""
+    path = resolve_checkpoint(spec)
+    if not path.is_file():
+        return {}
+    digest = hashlib.sha256()
+    with path.open('rb') as stream:
+        for block in iter(lambda: stream.read(1 << 20), b''):
+            digest.update(block)
+    return {'file': str(path), 'sha256': digest.hexdigest()}
 
 
 def load_agent_checkpoint(path: str | os.PathLike[str], required: Sequence[str], config_key: str,

@@ -375,6 +375,31 @@ class GoalAgent:
             raise CheckpointError(f'checkpoint does not fit the goal-conditioned {self.config.network} networks: '
                                   f'{str(error).splitlines()[0]}') from error
 
+    def start_from_goal_agnostic(self, spec: str, names: Sequence[str]) -> None:
+        """Give the networks `names` the weights of a goal-agnostic VPG checkpoint (a path or shipped name).
+
+        The goal channel's input weights are zero, so each network starts out scoring exactly as the goal-agnostic
+        one does, and learns from there how the goal matters. Their optimisers start afresh. CheckpointError when
+        the checkpoint is not a VPG network of the same architecture (but for the goal channel).
+        """
+        path = resolve_checkpoint(spec)
+        payload = load_checkpoint(path)
+        agnostic = replace(self.config.network, extra_channels=0)
+        if QNetConfig.from_dict(payload['network_config']) != agnostic:
+            raise CheckpointError(f'{path} is not a goal-agnostic network like these without the goal channel: '
+                                  f'{payload["network_config"]} against {agnostic.to_dict()}')
+        for name in names:
+            net = self.nets[name]
+            weights = {}
+            for key, target in net.state_dict().items():
+                source = payload['network'][key]
+                if source.shape != target.shape:  # a first convolution: the goal channel comes last, zero
+                    source = torch.cat([source, torch.zeros_like(target[:, source.shape[1]:])], dim=1)
+                weights[key] = source
+            net.load_state_dict(weights)
+            self.optimizers[name] = torch.optim.Adam(net.parameters(), lr=self.config.learning_rate,
+                                                     weight_decay=self.config.weight_decay)
+
 
 def is_goal_checkpoint(spec: str) -> bool:
     """Whether `spec` names a readable checkpoint of the goal-oriented agent (False for names and other files)."""

@@ -52,7 +52,7 @@ from pushgrasp_policy.checkpoint import (CheckpointError, atomic_write_bytes, lo
                                          save_checkpoint)
 from pushgrasp_policy.decision import Decision, grasp_mask
 from pushgrasp_policy.evaluation import heightmap_of
-from pushgrasp_policy.goal_agent import (GoalAgent, GoalAgentConfig, GoalTransition, agnostic_goal_mask,
+from pushgrasp_policy.goal_agent import (NETS, GoalAgent, GoalAgentConfig, GoalTransition, agnostic_goal_mask,
                                          grasp_examples, push_reward)
 from pushgrasp_policy.goal_evaluation import choose_goal
 from pushgrasp_policy.networks import QNetConfig
@@ -100,6 +100,10 @@ class GoalTrainConfig:
     states when it has them, a new run starts from; required by the push and alternate stages."""
     explorer: str = ''
     """A goal-agnostic VPG checkpoint (path or shipped name) whose best grasp is the exploring grasp."""
+    vpg_init: str = ''
+    """A goal-agnostic VPG checkpoint (path or shipped name) whose weights the networks this stage trains start
+    from (after init_from; the goal channel's weights zero): the grasp stage's grasp network, the push stage's
+    push network, both in the alternate stage. Not in the reference."""
     torch_threads: int = 2
     """torch intra-op threads (0: leave torch's setting)."""
 
@@ -435,7 +439,17 @@ class GoalTrainer:
         atomic_write_bytes(self._replay_path(name, index), buffer.getvalue())
 
     def _initialize(self) -> None:
-        """Start from `config.init_from`'s networks (and optimiser states); required after the grasp stage."""
+        """Start from `config.init_from`'s networks (required after the grasp stage), then from `vpg_init`'s."""
+        cfg = self.config
+        self._initialize_from_stage()
+        if cfg.vpg_init:
+            trained = {'grasp': ('grasp',), 'push': ('push',), 'alternate': NETS}[cfg.stage]
+            self.agent.start_from_goal_agnostic(cfg.vpg_init, trained)
+            self.progress(f'{" and ".join(trained)} network{"s" if len(trained) > 1 else ""} starting from the '
+                          f'goal-agnostic weights of {resolve_checkpoint(cfg.vpg_init)}')
+
+    def _initialize_from_stage(self) -> None:
+        """Load `config.init_from`'s networks and optimiser states, when given."""
         cfg = self.config
         if not cfg.init_from:
             if cfg.stage != 'grasp':

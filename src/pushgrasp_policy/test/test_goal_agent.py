@@ -105,6 +105,29 @@ def test_goal_clearance_measures_the_empty_table_around_the_goal():
     assert GoalAgent(SMALL).goal_clearance(Heightmap(heightmap.color, far, DEFAULT_WORKSPACE), goal) == 1.0
 
 
+def test_networks_started_from_goal_agnostic_weights_score_as_those_do_until_they_learn(tmp_path):
+    from pushgrasp_policy.vpg import VPGAgent, VPGConfig
+    vpg = VPGAgent(VPGConfig(network=QNetConfig(width=8)), seed=3)
+    save_checkpoint(tmp_path / 'vpg.pt', vpg.state())
+    heightmap, labels = two_blocks()
+    agent = GoalAgent(SMALL, seed=0)
+    grasp_before = agent.grasp_q(heightmap, labels == 0)
+    agent.start_from_goal_agnostic(str(tmp_path / 'vpg.pt'), ['push'])
+    push_q, grasp_q = vpg.q_maps(heightmap)
+    for goal in (labels == 0, labels == 1):  # whatever the goal, the push Q-maps are the goal-agnostic ones
+        np.testing.assert_allclose(agent.push_q(heightmap, goal), push_q, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(agent.grasp_q(heightmap, labels == 0), grasp_before)  # not asked: unchanged
+    agent.start_from_goal_agnostic(str(tmp_path / 'vpg.pt'), ['grasp'])
+    np.testing.assert_allclose(agent.grasp_q(heightmap, labels == 1), grasp_q, rtol=1e-5, atol=1e-6)
+    # The goal channel starts weighted zero: learning gives it its weight.
+    first = agent.nets['grasp'].push_trunk[0][0].weight
+    assert first.shape[1] == 5 and torch.count_nonzero(first[:, 4]) == 0
+    # Weights of another architecture are refused with the reason.
+    save_checkpoint(tmp_path / 'wide.pt', VPGAgent(VPGConfig(network=QNetConfig(width=16)), seed=0).state())
+    with pytest.raises(CheckpointError, match='not a goal-agnostic network like these'):
+        agent.start_from_goal_agnostic(str(tmp_path / 'wide.pt'), ['push'])
+
+
 # --- hindsight goal relabelling -------------------------------------------------------------------------------
 def test_a_grasp_of_another_object_becomes_a_success_for_that_objects_mask():
     _, labels = two_blocks()

@@ -152,6 +152,25 @@ def test_the_push_stage_can_also_reward_room_made_around_the_goal(grasp_run, tmp
     assert load_checkpoint(run / 'policy.pt', required=NETS)['goal_agent_config']['clearance_improvement'] == 0.05
 
 
+def test_a_stage_can_start_its_network_from_goal_agnostic_weights(grasp_run, tmp_path):
+    from pushgrasp_policy.checkpoint import save_checkpoint
+    from pushgrasp_policy.vpg import VPGAgent, VPGConfig
+    save_checkpoint(tmp_path / 'vpg.pt', VPGAgent(VPGConfig(network=QNetConfig(width=8)), seed=1).state())
+    lines = []
+    config = GoalTrainConfig(stage='push', seed=5, transitions=2, num_objects=4, agent=AGENT,
+                             init_from=str(grasp_run[0] / 'checkpoint.pt'), vpg_init=str(tmp_path / 'vpg.pt'),
+                             torch_threads=0)
+    trainer = GoalTrainer(config, tmp_path / 'run', progress=lines.append)
+    assert any('push network starting from the goal-agnostic weights' in line for line in lines)
+    vpg_first = load_checkpoint(tmp_path / 'vpg.pt')['network']['push_trunk.0.0.weight']
+    first = trainer.agent.nets['push'].state_dict()['push_trunk.0.0.weight']
+    assert torch.equal(first[:, :4], vpg_first) and not first[:, 4].any()  # the goal channel weighted zero
+    stage = load_checkpoint(grasp_run[0] / 'checkpoint.pt', required=NETS)['grasp_network']
+    assert all(torch.equal(t, trainer.agent.nets['grasp'].state_dict()[k]) for k, t in stage.items())
+    trainer.run()
+    assert load_checkpoint(tmp_path / 'run' / 'checkpoint.pt', required=NETS)['goal_train_config']['vpg_init']
+
+
 def test_a_stage_resumes_after_a_kill_exactly_like_an_uninterrupted_run(grasp_run, tmp_path):
     config = GoalTrainConfig(stage='alternate', seed=4, transitions=14, num_objects=4, checkpoint_every=1,
                              alternate_push_episodes=1, alternate_grasp_episodes=1, agent=replace(AGENT, max_pushes=2),

@@ -204,10 +204,24 @@ def test_checkpoints_round_trip_and_refuse_corrupt_or_foreign_files(tmp_path) ->
         agent_from_checkpoint(str(tmp_path / 'mismatch.pt'))
 
 
-def test_the_push_out_weights_are_a_vpg_policy_trained_with_the_push_out_reward() -> None:
+def test_the_shipped_weights_are_a_vpg_policy_trained_with_the_push_out_reward() -> None:
     from pushgrasp_policy.checkpoint import SHIPPED, load_checkpoint
     from pushgrasp_policy.registry import policy_from_spec
-    payload = load_checkpoint(SHIPPED['push-out'], required=('agent_config', 'network'))
+    assert SHIPPED['shipped'] == SHIPPED['push-out']
+    payload = load_checkpoint(SHIPPED['shipped'], required=('agent_config', 'network'))
     config = VPGConfig.from_dict(payload['agent_config'])
     assert config.push_out_reward == -0.5 and not config.grasp_only
-    assert isinstance(policy_from_spec('push-out', seed=0), VPGPolicy)
+    assert isinstance(policy_from_spec('shipped', seed=0), VPGPolicy)
+    # The same training with the reference's reward rule alone is shipped beside it.
+    reference = load_checkpoint(SHIPPED['reference-reward'], required=('agent_config', 'network'))
+    assert VPGConfig.from_dict(reference['agent_config']).push_out_reward is None
+
+
+def test_a_checkpoints_fingerprint_names_its_file_and_bytes(tmp_path) -> None:
+    import hashlib
+    from pushgrasp_policy.checkpoint import SHIPPED, checkpoint_fingerprint
+    shipped = checkpoint_fingerprint('shipped')
+    assert shipped == {'file': str(SHIPPED['shipped']),
+                       'sha256': hashlib.sha256(SHIPPED['shipped'].read_bytes()).hexdigest()}
+    assert checkpoint_fingerprint('reference-reward')['sha256'] != shipped['sha256']
+    assert checkpoint_fingerprint('heuristic') == {} and checkpoint_fingerprint(tmp_path / 'missing.pt') == {}
