@@ -242,17 +242,40 @@ class Physics:
 
     def max_robot_contact_force(self) -> float:
         """Largest normal force (N) of a contact between a robot geom and anything else; 0 without contact."""
+        return self._strongest_robot_contact()[0]
+
+    def strongest_robot_contact(self) -> tuple[float, str, str]:
+        """(normal force N, robot geom, the other geom's body) of the robot's strongest contact; (0, '', '') without.
+
+        Geoms are named by their own name, else their body's (the objects' geoms have none).
+        """
+        force, index = self._strongest_robot_contact()
+        if index < 0:
+            return 0.0, '', ''
+        first, second = (int(g) for g in self.data.contact.geom[index])
+        if not self._is_robot_geom[first]:
+            first, second = second, first
+        return force, self._named(first), self._named(second)
+
+    def _named(self, geom: int) -> str:
+        """The geom's name, else its body's (object geoms are unnamed), else 'geom <id>'."""
+        return (mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_GEOM, geom)
+                or mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, int(self.model.geom_bodyid[geom]))
+                or f'geom {geom}')
+
+    def _strongest_robot_contact(self) -> tuple[float, int]:
         ncon = self.data.ncon
         if ncon == 0:
-            return 0.0
+            return 0.0, -1
         geoms = self.data.contact.geom[:ncon]
         hits = np.flatnonzero(self._is_robot_geom[geoms[:, 0]] | self._is_robot_geom[geoms[:, 1]])
         wrench = np.zeros(6)
-        largest = 0.0
+        largest, index = 0.0, -1
         for i in hits:
             mujoco.mj_contactForce(self.model, self.data, int(i), wrench)
-            largest = max(largest, float(wrench[0]))
-        return largest
+            if wrench[0] > largest:
+                largest, index = float(wrench[0]), int(i)
+        return largest, index
 
     def finger_contacts(self, body: str | int) -> tuple[list[Contact], list[Contact]]:
         """Active contacts of the (left, right) finger with the geoms of `body` (name or id)."""

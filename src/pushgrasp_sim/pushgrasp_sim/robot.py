@@ -337,11 +337,12 @@ class SimRobot:
             physics.step(1)
             force = physics.max_robot_contact_force()
             if force > self.config.max_contact_force:
+                _, robot_geom, other = physics.strongest_robot_contact()
                 self._back_off()
                 x, y, z = physics.tcp_position()
                 limit = self.config.max_contact_force
                 raise RobotError(f'protective stop: contact force {force:.0f} N exceeds {limit:.0f} N '
-                                 f'with the TCP at ({x:.3f}, {y:.3f}, {z:.3f}) m')
+                                 f'({robot_geom} on {other}) with the TCP at ({x:.3f}, {y:.3f}, {z:.3f}) m')
         self._check(expected_tcp)
 
     def _check(self, expected_tcp: np.ndarray) -> None:

@@ -5,6 +5,8 @@
 import math
 import time
 
+import re
+
 import mujoco
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from pushgrasp_control.motion import MotionLimits, RobotError, execute_plan, pla
 from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_sim.physics import Physics, load_cell_spec
-from pushgrasp_sim.robot import SimRobot
+from pushgrasp_sim.robot import SimRobot, SimRobotConfig
 
 BOX_HALF = 0.025
 
@@ -139,6 +141,16 @@ def test_pressing_the_closed_fingers_onto_an_object_is_a_protective_stop():
         robot.move_linear(np.array([0.5, 0.0, 0.02]), 0.0, 0.1, 1.2)  # fingertips onto the box top
     assert robot.last_collision is None
     assert robot.tcp_position()[2] > 2 * BOX_HALF - 0.01
+
+
+def test_a_force_stop_names_the_robot_part_and_what_it_pressed_on():
+    physics, _ = make_robot(with_box=True)
+    robot = SimRobot(physics, SimRobotConfig(max_contact_force=5.0))  # stops on the first firm touch
+    assert robot.move_linear(np.array([0.5, 0.0, 0.15]), 0.0, 0.25, 1.2)
+    robot.close_gripper()
+    with pytest.raises(RobotError, match='protective stop: contact force') as stop:
+        robot.move_linear(np.array([0.5, 0.0, 0.02]), 0.0, 0.1, 1.2)  # fingertips onto the box top
+    assert re.search(r'exceeds 5 N \((left|right)_pad on box\)', str(stop.value)), str(stop.value)
 
 
 def test_gripper_closes_on_nothing_and_opens_fully():
