@@ -68,9 +68,14 @@ def graph():
         runner.stop()
 
 
+TABLE_RGB = (71, 72, 77)
+"""The simulated table as the camera sees it (the policy's weights were learned on it)."""
+
+
 def block_scene() -> Heightmap:
     """An empty table with one 5 x 5 x 5 cm red block."""
     heightmap = Heightmap.empty(DEFAULT_WORKSPACE)
+    heightmap.color[:] = TABLE_RGB
     heightmap.height[100:125, 60:85] = 0.05
     heightmap.color[100:125, 60:85] = (255, 87, 89)
     heightmap.stamp_ns = 1_234_567_890
@@ -101,7 +106,10 @@ def test_select_primitive_on_a_heightmap_sent_in_the_goal(graph):
     assert response.result.rotation_index == primitive.rotation_index
     grasp_q = msg_to_image(response.result.grasp_q)
     assert grasp_q.shape == scene.shape and grasp_q.dtype == np.float32
-    assert np.unravel_index(np.argmax(grasp_q), grasp_q.shape) == (primitive.row, primitive.col)
+    # The published map is the one the choice came from: its best cell with something to grasp is the choice.
+    graspable = scene.height >= 0.01
+    assert grasp_q[primitive.row, primitive.col] == pytest.approx(primitive.q_value, rel=1e-5)
+    assert grasp_q[graspable].max() == pytest.approx(primitive.q_value, rel=1e-5)
     stages = [f.stage for f in feedback]
     assert stages == sorted(stages) and SelectPrimitive.Feedback.STAGE_SELECTION in stages
 
