@@ -206,11 +206,12 @@ class GoalAgent:
         self.config = config or GoalAgentConfig()
         torch.manual_seed(seed)
         self.nets = {name: PushGraspQNet(self.config.network) for name in NETS}
-        self.optimizers = {name: torch.optim.Adam(net.parameters(), lr=self.config.learning_rate,
-                                                  weight_decay=self.config.weight_decay)
-                           for name, net in self.nets.items()}
+        self.optimizers = {name: self._new_optimizer(net) for name, net in self.nets.items()}
         self.trained = {name: 0 for name in NETS}
         """Optimiser steps each network has had, over all the stages it went through."""
+
+    def _new_optimizer(self, net: PushGraspQNet) -> torch.optim.Optimizer:
+        return torch.optim.Adam(net.parameters(), lr=self.config.learning_rate, weight_decay=self.config.weight_decay)
 
     # --- Q-maps and values --------------------------------------------------------------------------------
     def epsilon(self, transitions: int) -> float:
@@ -397,8 +398,7 @@ class GoalAgent:
                     source = torch.cat([source, torch.zeros_like(target[:, source.shape[1]:])], dim=1)
                 weights[key] = source
             net.load_state_dict(weights)
-            self.optimizers[name] = torch.optim.Adam(net.parameters(), lr=self.config.learning_rate,
-                                                     weight_decay=self.config.weight_decay)
+            self.optimizers[name] = self._new_optimizer(net)
 
 
 def is_goal_checkpoint(spec: str) -> bool:

@@ -74,6 +74,7 @@ class Physics:
         self._is_table_geom = np.zeros(model.ngeom, dtype=bool)
         self._is_table_geom[self._table] = True
         self._finger_bodies = tuple(model.body(n).id for n in FINGER_BODIES)
+        self._wrench = np.zeros(6)  # mj_contactForce's output, reused: the force check runs every physics step
         # Servo gains, to turn a feed-forward joint velocity into a position target offset.
         self.arm_kp = model.actuator_gainprm[self._arm_act, 0].copy()
         self.arm_kv = -model.actuator_biasprm[self._arm_act, 2].copy()
@@ -113,8 +114,10 @@ class Physics:
         return self.model.geom(name).id
 
     def geom_name(self, geom: int) -> str:
-        """Name of geom `geom`, or 'geom <id>' when it has none."""
-        return mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_GEOM, geom) or f'geom {geom}'
+        """Name of geom `geom`, else its body's (the objects' geoms are unnamed), else 'geom <id>'."""
+        return (mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_GEOM, geom)
+                or mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, int(self.model.geom_bodyid[geom]))
+                or f'geom {geom}')
 
     # --- state ----------------------------------------------------------------------------------------
     @property
@@ -217,7 +220,7 @@ class Physics:
         geoms = self.data.contact.geom[:ncon]
         g1, g2 = geoms[:, 0], geoms[:, 1]
         hits = np.flatnonzero((mask1[g1] & mask2[g2]) | (mask2[g1] & mask1[g2]))
-        wrench = np.zeros(6)
+        wrench = self._wrench
         contacts = []
         for i in hits:
             mujoco.mj_contactForce(self.model, self.data, int(i), wrench)
@@ -245,9 +248,9 @@ class Physics:
         return self._strongest_robot_contact()[0]
 
     def strongest_robot_contact(self) -> tuple[float, str, str]:
-        """(normal force N, robot geom, the other geom's body) of the robot's strongest contact; (0, '', '') without.
+        """(normal force N, robot geom, other geom) of the robot's strongest contact; (0, '', '') without one.
 
-        Geoms are named by their own name, else their body's (the objects' geoms have none).
+        The geoms are named by `geom_name`.
         """
         force, index = self._strongest_robot_contact()
         if index < 0:
@@ -255,13 +258,7 @@ class Physics:
         first, second = (int(g) for g in self.data.contact.geom[index])
         if not self._is_robot_geom[first]:
             first, second = second, first
-        return force, self._named(first), self._named(second)
-
-    def _named(self, geom: int) -> str:
-        """The geom's name, else its body's (object geoms are unnamed), else 'geom <id>'."""
-        return (mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_GEOM, geom)
-                or mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, int(self.model.geom_bodyid[geom]))
-                or f'geom {geom}')
+        return force, self.geom_name(first), self.geom_name(second)
 
     def _strongest_robot_contact(self) -> tuple[float, int]:
         ncon = self.data.ncon
@@ -269,7 +266,7 @@ class Physics:
             return 0.0, -1
         geoms = self.data.contact.geom[:ncon]
         hits = np.flatnonzero(self._is_robot_geom[geoms[:, 0]] | self._is_robot_geom[geoms[:, 1]])
-        wrench = np.zeros(6)
+        wrench = self._wrench
         largest, index = 0.0, -1
         for i in hits:
             mujoco.mj_contactForce(self.model, self.data, int(i), wrench)
