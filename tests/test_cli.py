@@ -77,8 +77,25 @@ def test_eval_clears_random_scenes_and_writes_the_benchmark_metrics(tmp_path, ca
     assert len(figures['trials']) == 1 and figures['trials'][0]['num_objects'] == 2
     assert figures['settings']['policy'] == 'heuristic' and figures['settings']['seed'] == 3
     assert figures['settings']['policy_checkpoint'] is None  # a policy without weights
+    assert figures['settings']['keep_pushes_inside'] == 0.01  # pushes keep what they shove 1 cm inside
     assert 0.0 <= figures['completion'] <= 100.0
     assert sorted(pictures.glob('random2/trial_00/step_*.png')), 'a picture per step'
+
+
+def test_eval_can_let_pushes_run_their_full_stroke(tmp_path, monkeypatch):
+    from pushgrasp_policy import registry
+    made = []
+    make_policy = registry.make_policy
+    monkeypatch.setattr(registry, 'make_policy', lambda *a, **k: made.append(make_policy(*a, **k)) or made[-1])
+    out = tmp_path / 'eval.json'
+    assert main(['eval', '--policy', 'heuristic', '--random', '1', '--trials', '1', '--keep-pushes-inside', '-1',
+                 '--max-actions', '1', '--json', str(out)]) == 0
+    assert json.loads(out.read_text())['settings']['keep_pushes_inside'] is None
+    assert made and all(policy.config.keep_pushes_inside is None for policy in made)
+    made.clear()
+    assert main(['eval', '--policy', 'heuristic', '--random', '1', '--trials', '1', '--keep-pushes-inside', '0.02',
+                 '--max-actions', '1']) == 0
+    assert made and all(policy.config.keep_pushes_inside == 0.02 for policy in made)
 
 
 def test_eval_rejects_a_malformed_case_file_and_a_bad_policy_with_exit_2(tmp_path, capsys):
@@ -109,8 +126,19 @@ def test_push_out_reward_is_a_vpg_training_option(capsys):
 
 def test_push_clearance_reward_is_a_goal_training_option(capsys, tmp_path):
     assert main(['train', '--push-clearance-reward', '0.1', '--out', str(tmp_path / 'vpg')]) == 2
-    assert '--push-clearance-reward and --vpg-init are options of --method goal' in capsys.readouterr().err
+    assert '--push-clearance-reward, --vpg-init, --switch-explore and --epsilon are options of --method goal' in \
+        capsys.readouterr().err
+    assert main(['train', '--switch-explore', '0.3', '--out', str(tmp_path / 'vpg')]) == 2
+    assert 'are options of --method goal' in capsys.readouterr().err
     assert not (tmp_path / 'vpg').exists()
+    assert main(['train', '--method', 'goal', '--stage', 'push', '--switch-explore', '0.3',
+                 '--out', str(tmp_path / 'g')]) == 2
+    assert 'switch_explore is a setting of the alternate stage' in capsys.readouterr().err
+    assert main(['train', '--method', 'goal', '--epsilon', '1.5', '--out', str(tmp_path / 'g')]) == 2
+    assert 'epsilon_start must be in [0, 1], got 1.5' in capsys.readouterr().err
+    assert main(['train', '--epsilon', '0.2', '--out', str(tmp_path / 'vpg')]) == 2
+    assert 'are options of --method goal' in capsys.readouterr().err
+    assert not (tmp_path / 'g').exists() and not (tmp_path / 'vpg').exists()
     # A value the goal agent cannot use is refused before the run starts.
     assert main(['train', '--method', 'goal', '--push-clearance-reward', '2', '--out', str(tmp_path / 'g')]) == 2
     assert 'clearance_improvement must be in [0, 1)' in capsys.readouterr().err

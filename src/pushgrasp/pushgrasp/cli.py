@@ -128,7 +128,9 @@ def run_eval(args: argparse.Namespace) -> int:
     With `--method goal`: pick one goal object per trial (goals file and/or random goals) and report the
     goal-oriented metrics (pushgrasp_policy.goal_evaluation).
     """
+    from pushgrasp_policy.decision import KEEP_PUSHES_INSIDE
     from pushgrasp_policy.evaluation import EvaluationConfig
+    from pushgrasp_policy.policy import keep_pushes_inside_setting
     goal = args.method == 'goal'
     if goal:  # the goal-oriented versions of the same steps
         from pushgrasp_policy.goal_evaluation import (
@@ -156,6 +158,11 @@ def run_eval(args: argparse.Namespace) -> int:
             policy_from_spec = partial(policy_from_spec, grasp_threshold=args.grasp_threshold)
         if args.probe_goal_grasps and not goal:
             raise ValueError('--probe-goal-grasps needs --method goal')
+        keep_pushes_inside = KEEP_PUSHES_INSIDE
+        if args.keep_pushes_inside is not None:
+            from functools import partial
+            keep_pushes_inside = keep_pushes_inside_setting(args.keep_pushes_inside)
+            policy_from_spec = partial(policy_from_spec, keep_pushes_inside=keep_pushes_inside)
         config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures,
                                   probe_goal_grasps=args.probe_goal_grasps)
         cases = expand_goal_cases(args.goals, random) if goal else expand_cases(args.cases, random)
@@ -187,6 +194,7 @@ def run_eval(args: argparse.Namespace) -> int:
         'method': args.method, 'policy': args.policy, 'policy_checkpoint': checkpoint_fingerprint(args.policy) or None,
         'seed': seed, 'trials_per_case': args.trials,
         'grasp_threshold': args.grasp_threshold, 'probe_goal_grasps': args.probe_goal_grasps,
+        'keep_pushes_inside': keep_pushes_inside,
         'cases': [{'name': name, 'scene': str(scene.scene), 'goal_line': scene.goal_line} if goal
                   else {'name': name, 'scene': str(scene)} for name, scene in cases],
         'max_actions': args.max_actions, 'actions_per_object': config.actions_per_object,
@@ -349,8 +357,10 @@ def run_train(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else 0
     if args.method == 'goal':
         return run_goal_train(args, seed)
-    if args.push_clearance_reward is not None or args.vpg_init:
-        print('pushgrasp train: --push-clearance-reward and --vpg-init are options of --method goal', file=sys.stderr)
+    if args.push_clearance_reward is not None or args.vpg_init or args.switch_explore is not None or \
+            args.epsilon is not None:
+        print('pushgrasp train: --push-clearance-reward, --vpg-init, --switch-explore and --epsilon are options of '
+              '--method goal', file=sys.stderr)
         return EXIT_UNAVAILABLE
     if args.from_bag and (args.init_from or args.preload):
         print('pushgrasp train: --init-from and --preload start an online run; --from-bag trains offline '
@@ -421,14 +431,15 @@ def run_goal_train(args: argparse.Namespace, seed: int) -> int:
         return EXIT_UNAVAILABLE
     network = QNetConfig(trunk=args.trunk or 'dilated', width=args.width or 32, extra_channels=1)
     overrides = {'learning_rate': args.lr, 'extra_replays': args.extra_replays, 'grasp_threshold': args.grasp_threshold,
-                 'max_pushes': args.max_pushes, 'clearance_improvement': args.push_clearance_reward}
+                 'max_pushes': args.max_pushes, 'clearance_improvement': args.push_clearance_reward,
+                 'epsilon_start': args.epsilon}
     try:
         agent = replace(GoalAgentConfig(network=network), **{k: v for k, v in overrides.items() if v is not None})
         config = with_network_of(GoalTrainConfig(
             stage=args.stage, seed=seed, transitions=args.transitions, num_objects=args.objects,
             checkpoint_every=args.checkpoint_every, agent=agent, init_from=args.init_from or '',
             explorer=args.explorer, vpg_init=args.vpg_init, packed_fraction=args.packed_fraction or 0.0,
-            **alternate_episodes(args.alternate_episodes)))
+            switch_explore=args.switch_explore or 0.0, **alternate_episodes(args.alternate_episodes)))
         trainer = GoalTrainer(config, args.out, resume=args.resume, progress=train_progress(args.log_every))
     except (ValueError, CheckpointError, OSError) as error:
         print(f'pushgrasp train: {error}', file=sys.stderr)
@@ -555,6 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument('--alternate-episodes', type=int, nargs=2, default=None, metavar=('PUSH', 'GRASP'),
                        help='--method goal --stage alternate: episodes of each push phase and of each grasp phase '
                             '(default 500 1000, the reference\'s)')
+    train.add_argument('--switch-explore', type=float, default=None, metavar='P',
+                       help='--method goal --stage alternate: in grasp phases, grasp the goal with probability P at '
+                            'each step where the threshold says push, so the grasp network learns the goal\'s value '
+                            'before the switch (default 0, the reference\'s; not in the reference)')
+    train.add_argument('--epsilon', type=float, default=None, metavar='E',
+                       help='--method goal: the exploration probability this stage run starts from, decaying from '
+                            'there (default 0.5)')
     train.add_argument('--out', default='runs/vpg',
                        help='run folder: checkpoints, logs, TensorBoard; an online run also writes every transition '
                             'to OUT/experience/ as rosbag2 bags (default runs/vpg)')
@@ -672,6 +690,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--grasp-threshold', type=float, default=None, metavar='Q',
                             help="--method goal with a goal-conditioned policy: grasp the goal once its best grasp Q "
                                  "reaches Q (default: the checkpoint's)")
+    evaluation.add_argument('--keep-pushes-inside', type=float, default=None, metavar='M',
+                            help='cut pushes short, or leave them out, so that what they shove ahead stays M metres '
+                                 'inside the workspace; negative: pushes run their full stroke whatever lies ahead '
+                                 '(default 0.01)')
     evaluation.add_argument('--probe-goal-grasps', action='store_true',
                             help='--method goal with a goal-conditioned policy: before each action, try its best goal '
                                  'grasp and undo it; each step records whether it would have picked the goal, and '

@@ -5,21 +5,33 @@
 Q-maps are (num_rotations, rows, cols) float32 arrays on the heightmap grid; entry [i, r, c] is the
 value of the primitive at pixel (r, c) with rotation i (see pushgrasp_control.primitives for what a
 rotation means). Grasps at pixels with nothing underneath are never chosen, nor pushes that the controller
-would refuse because the workspace edge margin leaves them (almost) no stroke (`pushable_mask`).
+would refuse because the workspace edge margin leaves them (almost) no stroke (`pushable_mask`). With
+`keep_pushes_inside`, a push is also cut short, or left out, where it would shove what lies ahead of it out of
+the workspace (`contained_push_strokes`).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from pushgrasp_control.motion import MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, pushable_map
+from pushgrasp_control.motion import (MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, push_stroke_map, pushable_map,
+                                      shortest_push_stroke)
 from pushgrasp_control.primitives import PUSH_LENGTH, Primitive, PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_perception.workspace import Workspace
 
 MIN_GRASP_HEIGHT = 0.01
 """Metres above the table below which a pixel counts as empty (no grasp there)."""
+KEEP_PUSHES_INSIDE = 0.01
+"""Metres: the default room pushed objects keep inside the workspace edge (`contained_push_strokes`)."""
+PUSH_CORRIDOR_HALF_WIDTH = 0.012
+"""Metres either side of a push's line in which objects count as in its way (the closed fingers are about
+2 cm wide; a little more catches objects the fingertips graze)."""
 
 
 @dataclass
@@ -65,6 +77,68 @@ def pushable_mask(heightmap: Heightmap, num_rotations: int, push_length: float =
     return pushable_map(heightmap.workspace, num_rotations, push_length, push_edge_margin, min_push_stroke)
 
 
+@functools.lru_cache(maxsize=4)
+def _ray_frames(workspace: Workspace, num_rotations: int) -> tuple[int, list[tuple[np.ndarray, ...]], np.ndarray]:
+    """Per rotation: the warp turning the heightmap so that pushes run along +columns, and where each ray lies.
+
+    Returns (canvas size N; per rotation (2x3 inverse warp, flat index into an (N, N + 1) running sum along the
+    canvas rows of each cell's ray start, the same of the cell where its ray meets the workspace edge), each
+    index (rows, cols); (num_rotations, rows, cols) metres from each cell centre to the edge along the push).
+    """
+    rows, cols = workspace.shape
+    size = int(math.ceil(math.hypot(rows, cols))) + 3
+    centre, cy, cx = (size - 1) / 2.0, (rows - 1) / 2.0, (cols - 1) / 2.0
+    r, c = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    to_edge = push_stroke_map(workspace, num_rotations, push_length=math.hypot(rows, cols) * workspace.resolution,
+                              margin=0.0)
+    frames = []
+    for i in range(num_rotations):
+        angle = 2.0 * math.pi * i / num_rotations
+        cos, sin = math.cos(angle), math.sin(angle)
+        # Canvas (a, b) -> heightmap (col, row) = (cx, cy) + (a - centre) * (cos, sin) + (b - centre) * (-sin, cos):
+        # moving along canvas +a is moving along the push direction (cos, sin) in (x, y) = (col, row).
+        warp = np.array([[cos, -sin, cx - centre * cos + centre * sin],
+                         [sin, cos, cy - centre * sin - centre * cos]])
+        a = np.rint(centre + (c - cx) * cos + (r - cy) * sin).astype(np.intp)
+        b = np.rint(centre - (c - cx) * sin + (r - cy) * cos).astype(np.intp)
+        # The ray counts the cells after the start cell, up to the one where it leaves the workspace.
+        end = np.minimum(a + 1 + np.floor(to_edge[i] / workspace.resolution).astype(np.intp), size)
+        frames.append((warp, b * (size + 1) + a + 1, b * (size + 1) + end))
+    return size, frames, to_edge
+
+
+def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length: float = PUSH_LENGTH,
+                           push_edge_margin: float = PUSH_EDGE_MARGIN, keep_inside: float = KEEP_PUSHES_INSIDE,
+                           corridor_half_width: float = PUSH_CORRIDOR_HALF_WIDTH,
+                           min_height: float = MIN_GRASP_HEIGHT) -> np.ndarray:
+    """(num_rotations, rows, cols) float: the stroke of each push that keeps what it shoves in the workspace.
+
+    A push gathers what lies in its corridor (`corridor_half_width` either side of its line, cells at least
+    `min_height` tall) and drives it ahead of the fingers. Everything between the start and the workspace edge
+    fits inside only if the fingers stop at least that much material, plus `keep_inside`, before the edge:
+    the stroke is the controller's (`push_length` cut `push_edge_margin` inside the edges) shortened to the free
+    table ahead minus `keep_inside`. This counts material the push might not reach, so it errs on the side of
+    shorter pushes, and only near an edge: with enough free table ahead the stroke is the controller's.
+    Unseen material beyond the edge does not count.
+    """
+    workspace = heightmap.workspace
+    resolution = workspace.resolution
+    size, frames, to_edge = _ray_frames(workspace, num_rotations)
+    occupied = (np.nan_to_num(heightmap.height, nan=0.0) >= min_height).astype(np.uint8)
+    half = max(0, int(round(corridor_half_width / resolution)))
+    kernel = np.ones((2 * half + 1, 1), dtype=np.uint8)
+    strokes = push_stroke_map(workspace, num_rotations, push_length, push_edge_margin).copy()
+    ahead = np.zeros((size, size + 1), dtype=np.int32)
+    for i, (warp, start, end) in enumerate(frames):
+        turned = cv2.warpAffine(occupied, warp, (size, size), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        in_way = cv2.dilate(turned, kernel)  # (N, N): anything in the corridor across the push line
+        np.cumsum(in_way, axis=1, out=ahead[:, 1:])  # ahead[b, a] = cells in the way in canvas columns < a
+        material = (np.take(ahead, end) - np.take(ahead, start)) * resolution  # (rows, cols) metres
+        strokes[i] = np.minimum(strokes[i], np.maximum(to_edge[i] - material - keep_inside, 0.0))
+    return strokes
+
+
 def _check_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heightmap) -> tuple[np.ndarray, np.ndarray]:
     push_q = np.asarray(push_q, dtype=np.float32)
     grasp_q = np.asarray(grasp_q, dtype=np.float32)
@@ -79,7 +153,8 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
                        rng: np.random.Generator | None = None, epsilon: float = 0.1, *,
                        push_length: float = PUSH_LENGTH, min_grasp_height: float = MIN_GRASP_HEIGHT,
                        push_edge_margin: float = PUSH_EDGE_MARGIN,
-                       min_push_stroke: float = MIN_PUSH_STROKE) -> Decision:
+                       min_push_stroke: float = MIN_PUSH_STROKE,
+                       keep_pushes_inside: float | None = None) -> Decision:
     """Choose the primitive with the highest Q-value over (primitive, rotation, pixel).
 
     Grasp pixels lower than `min_grasp_height`, pushes outside `pushable_mask` (with `push_edge_margin` and
@@ -87,17 +162,25 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
     the primitive type is drawn uniformly at random with probability `epsilon` (from `rng`) and its best
     rotation and pixel are taken, as in the reference method; otherwise grasp wins only when its best
     value is strictly higher than the best push. Among equal values the pixel is the first (row-major)
-    argmax of the best-over-rotations map and the rotation the lowest index reaching it. Raises ValueError
-    when the maps do not fit the heightmap or hold no choosable value.
+    argmax of the best-over-rotations map and the rotation the lowest index reaching it. With
+    `keep_pushes_inside` (metres), pushes are cut to `contained_push_strokes` and left out where that is
+    shorter than the controller's shortest stroke. Raises ValueError when the maps do not fit the heightmap or
+    hold no choosable value.
     """
     push_q, grasp_q = _check_q_maps(push_q, grasp_q, heightmap)
     if explore and rng is None:
         raise ValueError('exploration needs a seeded np.random.Generator')
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f'epsilon must be in [0, 1], got {epsilon}')
+    if keep_pushes_inside is None:
+        strokes = None
+        pushable = pushable_mask(heightmap, push_q.shape[0], push_length, push_edge_margin, min_push_stroke)
+    else:
+        strokes = contained_push_strokes(heightmap, push_q.shape[0], push_length, push_edge_margin,
+                                         keep_pushes_inside, min_height=min_grasp_height)
+        pushable = strokes >= shortest_push_stroke(push_length, min_push_stroke)
     candidates = {
-        PrimitiveType.PUSH: np.where(pushable_mask(heightmap, push_q.shape[0], push_length, push_edge_margin,
-                                                   min_push_stroke) & np.isfinite(push_q), push_q, -np.inf),
+        PrimitiveType.PUSH: np.where(pushable & np.isfinite(push_q), push_q, -np.inf),
         PrimitiveType.GRASP: np.where(grasp_mask(heightmap, min_grasp_height)[None] & np.isfinite(grasp_q),
                                       grasp_q, -np.inf),
     }
@@ -125,6 +208,8 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
             else PrimitiveType.PUSH
 
     rotation, row, col = best_pixel[kind]
+    if kind == PrimitiveType.PUSH and strokes is not None:
+        push_length = min(push_length, float(strokes[rotation, row, col]))
     primitive = primitive_from_pixel(kind, rotation, row, col, heightmap.height, heightmap.workspace,
                                      num_rotations=push_q.shape[0], push_length=push_length,
                                      q_value=best_value[kind], stamp_ns=heightmap.stamp_ns)

@@ -110,6 +110,8 @@ class GoalAgentConfig:
             raise ValueError(f'max_pushes and extra_replays must be >= 0: {self}')
         if self.clearance_improvement is not None and not 0.0 <= self.clearance_improvement < 1.0:
             raise ValueError(f'clearance_improvement must be in [0, 1) or None, got {self.clearance_improvement}')
+        if not 0.0 <= self.epsilon_start <= 1.0:
+            raise ValueError(f'epsilon_start must be in [0, 1], got {self.epsilon_start}')
         if not self.clearance_band > 0.0:
             raise ValueError(f'clearance_band must be > 0 metres, got {self.clearance_band}')
 

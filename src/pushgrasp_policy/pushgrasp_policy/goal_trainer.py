@@ -15,7 +15,9 @@ Stages (`GoalTrainConfig.stage`), as in the reference method:
 - 'alternate': the same episodes, alternating phases: `alternate_push_episodes` episodes in which the push
   network learns (as in 'push'), then `alternate_grasp_episodes` in which the grasp network learns (its
   grasps epsilon-greedy and relabelled, the pushes greedy from the frozen push network), and again.
-  Starts from the push stage's checkpoint (`init_from`).
+  Starts from the push stage's checkpoint (`init_from`). With `switch_explore` (not in the reference), a
+  grasp phase also grasps the goal early, before the switch would, so that the grasp network learns the
+  goal's value in the scenes the pushes make, not only in those after the switch.
 
 A run directory holds one stage's run:
   checkpoint.pt     the latest training checkpoint (both networks and optimisers, replay metadata: actions,
@@ -94,6 +96,10 @@ class GoalTrainConfig:
     """Alternate stage: episodes of each push phase (reference: 500)."""
     alternate_grasp_episodes: int = 1000
     """Alternate stage: episodes of each grasp phase (reference: 1000)."""
+    switch_explore: float = 0.0
+    """Alternate stage, grasp phases: the probability, at each step where the switch would push, of grasping
+    the goal instead (greedy or exploring like any grasp). 0: never, the reference's switch. Not in the
+    reference: without it the grasp network only learns from grasps the threshold or `max_pushes` allowed."""
     agent: GoalAgentConfig = field(default_factory=GoalAgentConfig)
     init_from: str = ''
     """The previous stage's checkpoint (checkpoint.pt or policy.pt of its run) whose networks, and optimiser
@@ -116,6 +122,10 @@ class GoalTrainConfig:
             raise ValueError(f'packed_fraction must be in [0, 1], got {self.packed_fraction}')
         if self.max_goal_grasps < 1 or self.max_no_change < 1 or self.success_window < 1:
             raise ValueError('max_goal_grasps, max_no_change and success_window must be at least 1')
+        if not 0.0 <= self.switch_explore <= 1.0:
+            raise ValueError(f'switch_explore must be in [0, 1], got {self.switch_explore}')
+        if self.switch_explore > 0.0 and self.stage != 'alternate':
+            raise ValueError('switch_explore is a setting of the alternate stage (its grasp phases)')
 
     def to_dict(self) -> dict:
         """Plain values (config.json, checkpoints)."""
@@ -234,7 +244,7 @@ class GoalTrainer:
         phase, heightmap, goal, mask = self.phase(), pursuit.heightmap, pursuit.goal, pursuit.goal_mask
         grasp_only = cfg.stage == 'grasp'
         kind = PrimitiveType.GRASP if grasp_only or agent.should_grasp(pursuit.value, pursuit.pushes) \
-            else PrimitiveType.PUSH
+            or self._switch_early(phase) else PrimitiveType.PUSH
         learning = phase == kind.name.lower()
         epsilon = agent.epsilon(self.transition)
         explore = learning and bool(self.rng.random() < epsilon)
@@ -313,6 +323,11 @@ class GoalTrainer:
         if scene_over or following is None:
             self.no_change = 0
         return following
+
+    def _switch_early(self, phase: str) -> bool:
+        """In a grasp phase, whether to grasp now although the switch says push (`switch_explore`)."""
+        p = self.config.switch_explore
+        return phase == 'grasp' and p > 0.0 and bool(self.rng.random() < p)
 
     def _choose(self, kind: PrimitiveType, pursuit: Pursuit, explore: bool) -> Decision:
         """The action of `kind` for `pursuit`: greedy, or exploring (see the module)."""

@@ -20,7 +20,7 @@ from pushgrasp_control.motion import MIN_PUSH_STROKE, PUSH_EDGE_MARGIN
 from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH, Primitive, PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import changed_cells
-from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, select_from_q_maps
+from pushgrasp_policy.decision import KEEP_PUSHES_INSIDE, MIN_GRASP_HEIGHT, Decision, select_from_q_maps
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class PolicyConfig:
     min_push_stroke: float = MIN_PUSH_STROKE
     """Pushes the controller would refuse with these MotionLimits settings are never chosen (see
     `decision.pushable_mask`); keep them equal to the controller's."""
+    keep_pushes_inside: float | None = KEEP_PUSHES_INSIDE
+    """Metres: pushes are cut short, or left out, so that what they shove ahead stays this far inside the
+    workspace (`decision.contained_push_strokes`); None: pushes run their full stroke whatever lies ahead."""
     avoid_repeats: bool = True
     """Do not repeat an action on a scene it did not change (see RepeatGuard)."""
     repeat_radius_px: int = 8
@@ -49,12 +52,19 @@ class PolicyConfig:
     spots)."""
 
     def __post_init__(self) -> None:
+        if self.keep_pushes_inside is not None and not self.keep_pushes_inside >= 0.0:
+            raise ValueError(f'keep_pushes_inside must be >= 0 metres or None, got {self.keep_pushes_inside}')
         if self.num_rotations < 1:
             raise ValueError(f'num_rotations must be at least 1, got {self.num_rotations}')
         if not self.push_length > 0:
             raise ValueError(f'push_length must be positive, got {self.push_length}')
         if not 0.0 <= self.epsilon <= 1.0:
             raise ValueError(f'epsilon must be in [0, 1], got {self.epsilon}')
+
+
+def keep_pushes_inside_setting(metres: float) -> float | None:
+    """`PolicyConfig.keep_pushes_inside` from a parameter that cannot be None (ROS, CLI): negative means None."""
+    return None if metres < 0.0 else float(metres)
 
 
 @dataclass
@@ -164,7 +174,8 @@ class QMapPolicy(abc.ABC):
             choose_from = self.repeat_guard.mask(heightmap.height, push_q, grasp_q)
         c = self.config
         settings = {'push_length': c.push_length, 'min_grasp_height': c.min_grasp_height,
-                    'push_edge_margin': c.push_edge_margin, 'min_push_stroke': c.min_push_stroke}
+                    'push_edge_margin': c.push_edge_margin, 'min_push_stroke': c.min_push_stroke,
+                    'keep_pushes_inside': c.keep_pushes_inside}
         try:
             decision = select_from_q_maps(*choose_from, heightmap, explore, rng, self.config.epsilon, **settings)
         except ValueError:

@@ -14,6 +14,7 @@ import numpy as np
 
 from pushgrasp_control.primitives import NUM_ROTATIONS, PUSH_LENGTH
 from pushgrasp_policy.heuristic import HeuristicPolicy
+from pushgrasp_policy.decision import KEEP_PUSHES_INSIDE
 from pushgrasp_policy.policy import Policy, PolicyConfig
 from pushgrasp_policy.random_policy import RandomPolicy
 
@@ -41,7 +42,8 @@ POLICY_NAMES: tuple[str, ...] = tuple(_POLICIES)
 
 
 def make_policy(name: str, seed: int, checkpoint: str = '', *, num_rotations: int = NUM_ROTATIONS,
-                push_length: float = PUSH_LENGTH, epsilon: float = 0.1) -> Policy:
+                push_length: float = PUSH_LENGTH, epsilon: float = 0.1,
+                keep_pushes_inside: float | None = KEEP_PUSHES_INSIDE) -> Policy:
     """The policy called `name`, seeded with `seed`; ValueError for an unknown name or a misplaced checkpoint."""
     if name not in _POLICIES:
         raise ValueError(f'unknown policy {name!r}; known policies: {", ".join(POLICY_NAMES)}')
@@ -50,7 +52,8 @@ def make_policy(name: str, seed: int, checkpoint: str = '', *, num_rotations: in
     factory, loads_checkpoint = _POLICIES[name]
     if checkpoint and not loads_checkpoint:
         raise ValueError(f'policy {name!r} does not load a checkpoint, but checkpoint={checkpoint!r} was given')
-    config = PolicyConfig(num_rotations=num_rotations, push_length=push_length, epsilon=epsilon)
+    config = PolicyConfig(num_rotations=num_rotations, push_length=push_length, epsilon=epsilon,
+                          keep_pushes_inside=keep_pushes_inside)
     return factory(seed, checkpoint, config)
 
 

@@ -171,6 +171,29 @@ def test_a_stage_can_start_its_network_from_goal_agnostic_weights(grasp_run, tmp
     assert load_checkpoint(tmp_path / 'run' / 'checkpoint.pt', required=NETS)['goal_train_config']['vpg_init']
 
 
+@pytest.mark.parametrize('switch_explore', [0.0, 1.0])
+def test_grasp_phases_can_grasp_the_goal_before_the_switch_would(grasp_run, tmp_path, switch_explore):
+    """With switch_explore 1 every grasp-phase step grasps (and learns) the goal; push phases keep the switch."""
+    agent = replace(AGENT, max_pushes=2, grasp_threshold=2.0)  # the switch itself grasps only after 2 pushes
+    config = GoalTrainConfig(stage='alternate', seed=6, transitions=10, num_objects=4, checkpoint_every=5,
+                             alternate_push_episodes=1, alternate_grasp_episodes=2, agent=agent,
+                             init_from=str(grasp_run[0] / 'checkpoint.pt'), switch_explore=switch_explore,
+                             torch_threads=0)
+    GoalTrainer(config, tmp_path / 'run', progress=quiet).run()
+    rows = rows_of(tmp_path / 'run')
+    by_phase = {phase: [r['primitive'] for r in rows if r['phase'] == phase] for phase in ('push', 'grasp')}
+    assert 'push' in by_phase['push']  # the push phases push before their grasp, as the switch says
+    if switch_explore:
+        assert set(by_phase['grasp']) == {'grasp'}
+        assert all(r['label'] != '' for r in rows if r['phase'] == 'grasp')  # learned, every one
+    else:
+        assert 'push' in by_phase['grasp']
+    with pytest.raises(ValueError, match='switch_explore is a setting of the alternate stage'):
+        GoalTrainConfig(stage='push', switch_explore=0.5)
+    with pytest.raises(ValueError, match=r'switch_explore must be in \[0, 1\]'):
+        GoalTrainConfig(stage='alternate', switch_explore=1.5)
+
+
 def test_a_stage_resumes_after_a_kill_exactly_like_an_uninterrupted_run(grasp_run, tmp_path):
     config = GoalTrainConfig(stage='alternate', seed=4, transitions=14, num_objects=4, checkpoint_every=1,
                              alternate_push_episodes=1, alternate_grasp_episodes=1, agent=replace(AGENT, max_pushes=2),

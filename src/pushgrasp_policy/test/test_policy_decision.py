@@ -11,7 +11,9 @@ from pushgrasp_control.motion import MotionLimits, PrimitiveRefused, plan_primit
 from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import Workspace
-from pushgrasp_policy.decision import grasp_mask, pushable_mask, select_from_q_maps
+from pushgrasp_perception import DEFAULT_WORKSPACE
+from pushgrasp_perception.projection import heightmap_from_rgbd
+from pushgrasp_policy.decision import contained_push_strokes, grasp_mask, pushable_mask, select_from_q_maps
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy, RepeatGuard
 
 WORKSPACE = Workspace(x_min=0.4, x_max=0.528, y_min=-0.064, y_max=0.064, z_min=0.0, z_max=0.3, resolution=0.002)
@@ -60,7 +62,8 @@ def test_pushes_the_controller_would_refuse_are_never_chosen():
         plan_primitive(select_from_q_maps(push_q, grasp_q, heightmap, push_edge_margin=0.0, min_push_stroke=0.0)
                        .primitive, MotionLimits(workspace=WORKSPACE))
     # Without the edge margin the stroke is 3 cm: the controller executes it, and the policy chooses it.
-    p = FixedQPolicy(push_q, grasp_q, push_edge_margin=0.0).decide(heightmap).primitive
+    # (Without keeping 1 cm between the edge and what the push shoves, too: that leaves it 1.97 cm of stroke.)
+    p = FixedQPolicy(push_q, grasp_q, push_edge_margin=0.0, keep_pushes_inside=None).decide(heightmap).primitive
     assert (p.rotation_index, p.row, p.col) == (5, 50, 10)
     plan = plan_primitive(p, MotionLimits(workspace=WORKSPACE, push_edge_margin=0.0))
     assert plan.stroke_length == pytest.approx(0.021 / math.cos(math.pi / 4))
@@ -218,3 +221,70 @@ def test_the_guard_falls_back_to_the_unmasked_maps_when_nothing_else_is_left():
         policy.decide(scene)
     again = policy.decide(scene).primitive  # every grasp is masked: take the best anyway
     assert (again.rotation_index, again.row, again.col) == (first.rotation_index, first.row, first.col)
+
+
+def test_a_push_is_cut_to_the_free_table_ahead_of_it_near_an_edge():
+    """The stroke leaves room for what the push gathers between its start and the edge, plus keep_inside."""
+    heightmap = Heightmap.empty(WORKSPACE)  # 64 x 64 cells; +y (rotation 2 of 8) runs along +rows to row 64
+    heightmap.height[40:50, 30:35] = 0.03  # 2 cm of block ahead of a push from row 30 along +y
+    to_edge = (64 - 30.5) * 0.002  # 6.7 cm from the centre of row 30 to the +y edge
+    no_margin = {'push_edge_margin': 0.0}  # (this small workspace leaves 1.7 cm inside the usual 5 cm margin)
+    strokes = contained_push_strokes(heightmap, R, keep_inside=0.0, **no_margin)
+    assert strokes[2, 30, 32] == pytest.approx(to_edge - 10 * 0.002)  # the free table ahead: 4.7 cm
+    kept = contained_push_strokes(heightmap, R, keep_inside=0.01, **no_margin)
+    assert kept[2, 30, 32] == pytest.approx(to_edge - 10 * 0.002 - 0.01)
+    # Nothing ahead: the fingers themselves keep keep_inside; within the usual margin, the controller's stroke.
+    assert kept[2, 30, 10] == pytest.approx(to_edge - 0.01)
+    assert contained_push_strokes(heightmap, R)[2, 30, 10] == pytest.approx(to_edge - 0.05)
+    # Along +x, with 11.7 cm to the edge and the block 2 cm beside the line: the whole push.
+    assert kept[0, 30, 5] == pytest.approx(0.1)
+    # A block whose nearest cell is 1.2 cm beside the line is in the corridor; 1.4 cm beside, it is not.
+    assert contained_push_strokes(heightmap, R, keep_inside=0.0, **no_margin)[2, 30, 24] == \
+        pytest.approx(to_edge - 10 * 0.002)
+    assert contained_push_strokes(heightmap, R, keep_inside=0.0, **no_margin)[2, 30, 23] == pytest.approx(to_edge)
+
+    # The decision cuts the chosen push to that stroke, and leaves out pushes it cuts below the shortest stroke.
+    push_q, grasp_q = low_q_maps()
+    push_q[2, 30, 32] = 3.0
+    decision = select_from_q_maps(push_q, grasp_q, heightmap, keep_pushes_inside=0.01, **no_margin)
+    assert decision.primitive.push_length == pytest.approx(kept[2, 30, 32])
+    plan = plan_primitive(decision.primitive, MotionLimits(workspace=WORKSPACE, push_edge_margin=0.0))
+    assert plan.stroke_length == pytest.approx(kept[2, 30, 32])
+    assert select_from_q_maps(push_q, grasp_q, heightmap, **no_margin).primitive.push_length == pytest.approx(0.1)
+    heightmap.height[31:50, 30:35] = 0.03  # now 3.8 cm of block: 1.9 cm of stroke left, less than 2 cm
+    p = select_from_q_maps(push_q, grasp_q, heightmap, keep_pushes_inside=0.01, **no_margin).primitive
+    assert (p.rotation_index, p.row, p.col) != (2, 30, 32)
+
+
+TWO_CUBES_TOWARDS_THE_EDGE = ('4.obj 0.3 0.47 0.65 -0.500000 0.120000 0.025000 0 0 0\n'
+                              '4.obj 0.9 0.2 0.2 -0.500000 0.171000 0.025000 0 0 0\n')
+
+
+@pytest.mark.parametrize('keep_inside', [None, 0.01])
+def test_in_physics_the_cut_push_keeps_a_row_of_blocks_in_the_workspace(tmp_path, keep_inside):
+    """Two 5 cm cubes in a row before the +y edge; a full push along +y shoves the far one out, the cut one not."""
+    from pushgrasp_sim.env import PushGraspEnv
+    case = tmp_path / 'case.txt'
+    case.write_text(TWO_CUBES_TOWARDS_THE_EDGE)
+    env = PushGraspEnv()
+    try:
+        observation = env.reset(0, str(case))
+        color, height = heightmap_from_rgbd(observation.color, observation.depth, observation.intrinsics,
+                                            observation.camera_pose, DEFAULT_WORKSPACE)
+        heightmap = Heightmap(color, height, DEFAULT_WORKSPACE)
+        near = env.object_states()[0].position
+        row, col = DEFAULT_WORKSPACE.base_to_pixel(near[0], near[1] - 0.06)
+        push_q = np.zeros((16, *DEFAULT_WORKSPACE.shape), dtype=np.float32)
+        push_q[4, row, col] = 1.0  # rotation 4 of 16: along +y, into the row of cubes
+        grasp_q = np.full_like(push_q, -np.inf)
+        primitive = select_from_q_maps(push_q, grasp_q, heightmap, keep_pushes_inside=keep_inside).primitive
+        assert (primitive.rotation_index, primitive.row, primitive.col) == (4, row, col)
+        _, info = env.step(primitive)
+        assert info.executed and info.scene_changed, info.error
+        if keep_inside is None:
+            assert info.objects_left_workspace == [1], 'without the cut the far cube leaves the workspace'
+        else:
+            assert primitive.push_length < 0.06
+            assert info.objects_left_workspace == [] and info.objects_remaining == 2
+    finally:
+        env.close()

@@ -69,9 +69,9 @@ from pushgrasp_perception.ros.parameters import ParamSpec, declare_parameters
 from pushgrasp_perception.ros.topics import HEIGHTMAP_TOPIC
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.ros.node_main import spin_node
-from pushgrasp_policy.decision import Decision
+from pushgrasp_policy.decision import KEEP_PUSHES_INSIDE, Decision
 from pushgrasp_policy.goal_policy import GoalPolicy, GreedyGoalPolicy, goal_policy_from_spec
-from pushgrasp_policy.policy import Policy
+from pushgrasp_policy.policy import Policy, keep_pushes_inside_setting
 from pushgrasp_policy.registry import POLICY_NAMES, make_policy
 from pushgrasp_policy.ros.markers import primitive_markers
 from pushgrasp_policy.visualization import chosen_primitive_overlay, masked_qmap_overlay
@@ -120,6 +120,9 @@ class PolicyNode(Node):
         ParamSpec('num_rotations', NUM_ROTATIONS, 'Number of gripper rotations evaluated per pixel.',
                   read_only=True),
         ParamSpec('push_length', PUSH_LENGTH, 'Length of a push stroke in metres.', read_only=True),
+        ParamSpec('keep_pushes_inside', KEEP_PUSHES_INSIDE, 'Metres: pushes are cut short, or left out, so that '
+                  'what they shove ahead stays this far inside the workspace; negative: pushes run their full '
+                  'stroke whatever lies ahead.', read_only=True),
         ParamSpec('base_frame', 'base_link', 'Robot base frame; heightmaps and primitives are in this frame.',
                   read_only=True),
         ParamSpec('goal_checkpoint', '', 'Goal policy of goal-oriented requests: a goal-conditioned checkpoint, or '
@@ -149,7 +152,8 @@ class PolicyNode(Node):
         try:
             self.policy = make_policy(params['policy'], params['seed'], params['checkpoint'],
                                       num_rotations=params['num_rotations'], push_length=params['push_length'],
-                                      epsilon=params['epsilon'])
+                                      epsilon=params['epsilon'],
+                                      keep_pushes_inside=keep_pushes_inside_setting(params['keep_pushes_inside']))
         except ValueError as error:
             # Only the learned policies import torch, and with it the checkpoint module.
             from pushgrasp_policy.checkpoint import CheckpointError
@@ -221,8 +225,9 @@ class PolicyNode(Node):
                 self.goal_policy = GreedyGoalPolicy(self.policy)
             return
         try:
-            self.goal_policy = goal_policy_from_spec(spec, params['seed'], num_rotations=params['num_rotations'],
-                                                     push_length=params['push_length'], epsilon=params['epsilon'])
+            self.goal_policy = goal_policy_from_spec(
+                spec, params['seed'], num_rotations=params['num_rotations'], push_length=params['push_length'],
+                epsilon=params['epsilon'], keep_pushes_inside=keep_pushes_inside_setting(params['keep_pushes_inside']))
         except ValueError as error:
             from pushgrasp_policy.checkpoint import CheckpointError  # torch: only the learned policies
             if isinstance(error, CheckpointError):
