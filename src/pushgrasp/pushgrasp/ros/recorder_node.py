@@ -32,9 +32,14 @@ def message_class(msgtype: str) -> Any:
     return getattr(importlib.import_module(f'{package}.{kind}'), name)
 
 
+RECORDER_QUEUE_DEPTH = 100
+"""Messages a subscription of the recorder holds while its thread writes the bag: two seconds of a 50 Hz topic.
+A queue only as deep as the publisher's lost messages when a flush (or a loaded machine) stalled the recorder."""
+
+
 def qos_of(topic: TopicSpec) -> QoSProfile:
-    """Return a subscription QoS that matches the topic's publisher."""
-    return QoSProfile(depth=topic.depth, history=HistoryPolicy.KEEP_LAST,
+    """Return a subscription QoS that matches the topic's publisher, with a queue of `RECORDER_QUEUE_DEPTH` or more."""
+    return QoSProfile(depth=max(topic.depth, RECORDER_QUEUE_DEPTH), history=HistoryPolicy.KEEP_LAST,
                       reliability=ReliabilityPolicy.RELIABLE if topic.reliable else ReliabilityPolicy.BEST_EFFORT,
                       durability=DurabilityPolicy.TRANSIENT_LOCAL if topic.transient_local
                       else DurabilityPolicy.VOLATILE)
