@@ -81,9 +81,9 @@ def pushable_mask(heightmap: Heightmap, num_rotations: int, push_length: float =
 def _ray_frames(workspace: Workspace, num_rotations: int) -> tuple[int, list[tuple[np.ndarray, ...]], np.ndarray]:
     """Per rotation: the warp turning the heightmap so that pushes run along +columns, and where each ray lies.
 
-    Returns (canvas size N; per rotation (2x3 inverse warp, flat index into an (N, N + 1) running sum along the
-    canvas rows of each cell's ray start, the same of the cell where its ray meets the workspace edge), each
-    index (rows, cols); (num_rotations, rows, cols) metres from each cell centre to the edge along the push).
+    Returns (canvas size N; per rotation (2x3 inverse warp, N x the canvas row of each cell, the canvas column of
+    each cell), each (rows, cols); (num_rotations, rows, cols) metres from each cell centre to the edge along the
+    push).
     """
     rows, cols = workspace.shape
     size = int(math.ceil(math.hypot(rows, cols))) + 3
@@ -101,10 +101,21 @@ def _ray_frames(workspace: Workspace, num_rotations: int) -> tuple[int, list[tup
                          [sin, cos, cy - centre * sin - centre * cos]])
         a = np.rint(centre + (c - cx) * cos + (r - cy) * sin).astype(np.intp)
         b = np.rint(centre - (c - cx) * sin + (r - cy) * cos).astype(np.intp)
-        # The ray counts the cells after the start cell, up to the one where it leaves the workspace.
-        end = np.minimum(a + 1 + np.floor(to_edge[i] / workspace.resolution).astype(np.intp), size)
-        frames.append((warp, b * (size + 1) + a + 1, b * (size + 1) + end))
+        frames.append((warp, b * size, a))
     return size, frames, to_edge
+
+
+@functools.lru_cache(maxsize=4)
+def _front_cells(workspace: Workspace, num_rotations: int, keep_inside: float) -> tuple[np.ndarray, np.ndarray]:
+    """The metres a push's pile front may reach from each cell, and the canvas column of the cell holding that point.
+
+    Both (num_rotations, rows, cols), for `contained_push_strokes`.
+    """
+    size, frames, to_edge = _ray_frames(workspace, num_rotations)
+    limit = np.maximum(to_edge - keep_inside, 0.0)
+    steps = np.floor(limit / workspace.resolution + 0.5).astype(np.intp)
+    cells = np.stack([np.minimum(a + steps[i], size - 1) for i, (_, _, a) in enumerate(frames)])
+    return limit, cells
 
 
 def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length: float = PUSH_LENGTH,
@@ -113,13 +124,13 @@ def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length
                            min_height: float = MIN_GRASP_HEIGHT) -> np.ndarray:
     """(num_rotations, rows, cols) float: the stroke of each push that keeps what it shoves in the workspace.
 
-    A push gathers what lies in its corridor (`corridor_half_width` either side of its line, cells at least
-    `min_height` tall) and drives it ahead of the fingers. Everything between the start and the workspace edge
-    fits inside only if the fingers stop at least that much material, plus `keep_inside`, before the edge:
-    the stroke is the controller's (`push_length` cut `push_edge_margin` inside the edges) shortened to the free
-    table ahead minus `keep_inside`. This counts material the push might not reach, so it errs on the side of
-    shorter pushes, and only near an edge: with enough free table ahead the stroke is the controller's.
-    Unseen material beyond the edge does not count.
+    Along a push's corridor (`corridor_half_width` either side of its line; cells at least `min_height` tall are
+    in the way) the fingers gather what they meet into a pile ahead of them: after a stroke s the pile ends where
+    the free table passed reaches s, plus the run of material that starts there. The stroke is the controller's
+    (`push_length` cut `push_edge_margin` inside the edges), shortened so that this front stays `keep_inside`
+    inside the workspace edge: to the free table before that point, or, when a run of material lies across it,
+    before that run. A push it leaves under the shortest stroke would shove material out. Material beyond the
+    edge is unseen and does not count; a pile pushed sideways off the line is not modelled.
     """
     workspace = heightmap.workspace
     resolution = workspace.resolution
@@ -128,14 +139,27 @@ def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length
     half = max(0, int(round(corridor_half_width / resolution)))
     kernel = np.ones((2 * half + 1, 1), dtype=np.uint8)
     strokes = push_stroke_map(workspace, num_rotations, push_length, push_edge_margin).copy()
-    ahead = np.zeros((size, size + 1), dtype=np.int32)
-    for i, (warp, start, end) in enumerate(frames):
+    limits, cells = _front_cells(workspace, num_rotations, float(keep_inside))
+    columns = np.broadcast_to(np.arange(size, dtype=np.int16), (size, size))
+    for i, (warp, row_start, a) in enumerate(frames):
         turned = cv2.warpAffine(occupied, warp, (size, size), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        in_way = cv2.dilate(turned, kernel)  # (N, N): anything in the corridor across the push line
-        np.cumsum(in_way, axis=1, out=ahead[:, 1:])  # ahead[b, a] = cells in the way in canvas columns < a
-        material = (np.take(ahead, end) - np.take(ahead, start)) * resolution  # (rows, cols) metres
-        strokes[i] = np.minimum(strokes[i], np.maximum(to_edge[i] - material - keep_inside, 0.0))
+        in_way = cv2.dilate(turned, kernel).ravel()  # (N * N,): anything in the corridor across the push line
+        # before[b * N + a]: cells in the way in canvas columns < a of row b.
+        before = (np.cumsum(in_way.reshape(size, size), axis=1, dtype=np.int32) - in_way.reshape(size, size)).ravel()
+        # run_start[b * N + a]: where the run of material through cell a starts (a itself for a free cell).
+        free_columns = np.where(in_way.reshape(size, size) == 0, columns, np.int16(-1))
+        run_start = np.maximum.accumulate(free_columns, axis=1).ravel() + 1
+        limit, cell = limits[i], cells[i]  # (rows, cols): metres the pile front may reach, the cell holding that
+        blocked = np.take(in_way, row_start + cell) > 0
+        stop = np.where(blocked, np.take(run_start, row_start + cell), cell + 1)  # the pile ends before `stop`
+        reach = np.where(blocked, (stop - a - 0.5) * resolution, limit)
+        first = np.minimum(a + 1, stop)
+        # The material between the start cell and `stop` (`stop` may be N: the row's total).
+        total = np.take(before, row_start + size - 1) + np.take(in_way, row_start + size - 1)
+        at_stop = np.where(stop < size, np.take(before, row_start + np.minimum(stop, size - 1)), total)
+        material = (at_stop - np.take(before, row_start + np.minimum(first, size - 1))) * resolution
+        strokes[i] = np.minimum(strokes[i], np.maximum(reach - material, 0.0))
     return strokes
 
 

@@ -243,6 +243,17 @@ def test_a_push_is_cut_to_the_free_table_ahead_of_it_near_an_edge():
         pytest.approx(to_edge - 10 * 0.002)
     assert contained_push_strokes(heightmap, R, keep_inside=0.0, **no_margin)[2, 30, 23] == pytest.approx(to_edge)
 
+    # Material the push does not reach does not count: a block at the edge 6 mm beyond the end of a 10 cm push
+    # from row 5 (free table up to it) leaves the whole push; the same block 2 cm nearer would be shoved, so the
+    # push stops where the block's far side is 1 cm inside the edge.
+    far = Heightmap.empty(WORKSPACE)
+    far.height[58:64, 0:10] = 0.03
+    assert contained_push_strokes(far, R, **no_margin)[2, 5, 4] == pytest.approx(0.1)
+    near = Heightmap.empty(WORKSPACE)
+    near.height[50:56, 0:10] = 0.03
+    to_edge_5 = (64 - 5.5) * 0.002
+    assert contained_push_strokes(near, R, **no_margin)[2, 5, 4] == pytest.approx(to_edge_5 - 0.01 - 6 * 0.002)
+
     # The decision cuts the chosen push to that stroke, and leaves out pushes it cuts below the shortest stroke.
     push_q, grasp_q = low_q_maps()
     push_q[2, 30, 32] = 3.0
