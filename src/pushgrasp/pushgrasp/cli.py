@@ -130,6 +130,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """
     from pushgrasp_policy.decision import KEEP_PUSHES_INSIDE
     from pushgrasp_policy.evaluation import EvaluationConfig
+    from pushgrasp_policy.goal_policy import GOAL_KEEP_PUSHES_INSIDE
     from pushgrasp_policy.policy import keep_pushes_inside_setting
     goal = args.method == 'goal'
     if goal:  # the goal-oriented versions of the same steps
@@ -158,7 +159,7 @@ def run_eval(args: argparse.Namespace) -> int:
             policy_from_spec = partial(policy_from_spec, grasp_threshold=args.grasp_threshold)
         if args.probe_goal_grasps and not goal:
             raise ValueError('--probe-goal-grasps needs --method goal')
-        keep_pushes_inside = KEEP_PUSHES_INSIDE
+        keep_pushes_inside = GOAL_KEEP_PUSHES_INSIDE if goal else KEEP_PUSHES_INSIDE
         if args.keep_pushes_inside is not None:
             from functools import partial
             keep_pushes_inside = keep_pushes_inside_setting(args.keep_pushes_inside)
@@ -693,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--keep-pushes-inside', type=float, default=None, metavar='M',
                             help='cut pushes short, or leave them out, so that what they shove ahead stays M metres '
                                  'inside the workspace; negative: pushes run their full stroke whatever lies ahead '
-                                 '(default 0.01)')
+                                 '(default 0.01; with --method goal, -1)')
     evaluation.add_argument('--probe-goal-grasps', action='store_true',
                             help='--method goal with a goal-conditioned policy: before each action, try its best goal '
                                  'grasp and undo it; each step records whether it would have picked the goal, and '

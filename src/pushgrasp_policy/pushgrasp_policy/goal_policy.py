@@ -32,6 +32,10 @@ DEFAULT_PUSH_RADIUS = 0.05
 """Metres: pushes may start this far from the goal's nearest cell (half the push stroke)."""
 SHIPPED_GOAL = 'goal'
 """The name of the shipped goal-conditioned weights (pushgrasp_policy.checkpoint.SHIPPED)."""
+GOAL_KEEP_PUSHES_INSIDE: float | None = None
+"""`PolicyConfig.keep_pushes_inside` of goal policies unless given: their pushes are not cut. A goal-oriented
+push serves one object, other blocks leaving the workspace do not fail the task, and in 30-object piles the cut
+changed which pushes freed the goal (docs/results.md, goal-oriented evaluation)."""
 
 
 @runtime_checkable
@@ -112,8 +116,11 @@ def goal_policy_from_spec(spec: str, seed: int, push_radius: float = DEFAULT_PUS
     checkpoint.pt, or 'goal', the shipped one) gives its GoalConditionedPolicy; anything else is what
     `pushgrasp_policy.registry.policy_from_spec` takes ('shipped', 'heuristic', a checkpoint path, ...), wrapped
     in a GreedyGoalPolicy. `grasp_threshold` replaces a goal-conditioned checkpoint's own (ValueError for
-    another policy, which has none). ValueError (CheckpointError) with the reason when it cannot be used.
+    another policy, which has none). `settings` are PolicyConfig's; pushes are not cut unless
+    `keep_pushes_inside` is given (GOAL_KEEP_PUSHES_INSIDE). ValueError (CheckpointError) with the reason when
+    it cannot be used.
     """
+    settings.setdefault('keep_pushes_inside', GOAL_KEEP_PUSHES_INSIDE)
     if spec == SHIPPED_GOAL:
         from pushgrasp_policy.checkpoint import resolve_checkpoint
         spec = str(resolve_checkpoint(spec))

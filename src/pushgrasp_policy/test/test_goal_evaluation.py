@@ -240,6 +240,15 @@ def test_the_greedy_vpg_baseline_picks_the_named_goal(env, three_apart, tmp_path
     assert sorted(p.name for p in tmp_path.glob('*.png'))[0].startswith('step_000_')
 
 
+def test_goal_policies_do_not_cut_their_pushes_unless_asked():
+    """The push cut serves clearing the table; a goal policy's pushes run their stroke by default."""
+    assert goal_policy_from_spec('heuristic', seed=0).base.config.keep_pushes_inside is None
+    assert goal_policy_from_spec('heuristic', seed=0, keep_pushes_inside=0.02).base.config.keep_pushes_inside == 0.02
+    assert goal_policy_from_spec('goal', seed=0).config.keep_pushes_inside is None
+    from pushgrasp_policy.registry import policy_from_spec
+    assert policy_from_spec('heuristic', seed=0).config.keep_pushes_inside == 0.01  # goal-agnostic: cut
+
+
 def test_the_shipped_goal_policy_pushes_the_goal_out_of_a_corner_pack_and_picks_it(env):
     """The shipped goal-conditioned weights ('goal') on a challenging arrangement that grasping alone fails."""
     policy = goal_policy_from_spec('goal', seed=0)

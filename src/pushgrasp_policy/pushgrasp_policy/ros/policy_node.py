@@ -120,9 +120,10 @@ class PolicyNode(Node):
         ParamSpec('num_rotations', NUM_ROTATIONS, 'Number of gripper rotations evaluated per pixel.',
                   read_only=True),
         ParamSpec('push_length', PUSH_LENGTH, 'Length of a push stroke in metres.', read_only=True),
-        ParamSpec('keep_pushes_inside', KEEP_PUSHES_INSIDE, 'Metres: pushes are cut short, or left out, so that '
-                  'what they shove ahead stays this far inside the workspace; negative: pushes run their full '
-                  'stroke whatever lies ahead.', read_only=True),
+        ParamSpec('keep_pushes_inside', KEEP_PUSHES_INSIDE, 'Metres: pushes of this node\'s policy are cut short, '
+                  'or left out, so that what they shove ahead stays this far inside the workspace; negative: pushes '
+                  'run their full stroke whatever lies ahead. A goal_checkpoint policy\'s pushes are not cut.',
+                  read_only=True),
         ParamSpec('base_frame', 'base_link', 'Robot base frame; heightmaps and primitives are in this frame.',
                   read_only=True),
         ParamSpec('goal_checkpoint', '', 'Goal policy of goal-oriented requests: a goal-conditioned checkpoint, or '
@@ -225,9 +226,8 @@ class PolicyNode(Node):
                 self.goal_policy = GreedyGoalPolicy(self.policy)
             return
         try:
-            self.goal_policy = goal_policy_from_spec(
-                spec, params['seed'], num_rotations=params['num_rotations'], push_length=params['push_length'],
-                epsilon=params['epsilon'], keep_pushes_inside=keep_pushes_inside_setting(params['keep_pushes_inside']))
+            self.goal_policy = goal_policy_from_spec(spec, params['seed'], num_rotations=params['num_rotations'],
+                                                     push_length=params['push_length'], epsilon=params['epsilon'])
         except ValueError as error:
             from pushgrasp_policy.checkpoint import CheckpointError  # torch: only the learned policies
             if isinstance(error, CheckpointError):
