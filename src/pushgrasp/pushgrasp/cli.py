@@ -675,7 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = command('eval', 'Evaluate a policy on random scenes or test cases: completion, grasp success and '
                                  'action efficiency, as in the reference benchmark.')
     evaluation.add_argument('--policy', default='shipped', metavar='SPEC',
-                            help='a checkpoint path, shipped, reference-reward, grasp-only, heuristic or random '
+                            help='a checkpoint path, shipped, reference-reward, grasp-only, heuristic or random; '
+                                 'with --method goal also goal and goal-alternate, the goal-conditioned weights '
                                  '(default shipped)')
     cases = evaluation.add_mutually_exclusive_group()
     cases.add_argument('--cases', metavar='DIR|FILE', help='a test-case file, or a directory of them (*.txt); '

@@ -23,11 +23,13 @@ VERSION = 1
 SHIPPED_DIR = Path(__file__).resolve().parent / 'weights'
 SHIPPED = {'shipped': SHIPPED_DIR / 'vpg_push_out.pt', 'push-out': SHIPPED_DIR / 'vpg_push_out.pt',
            'reference-reward': SHIPPED_DIR / 'vpg_reference_reward.pt', 'grasp-only': SHIPPED_DIR / 'grasp_only.pt',
-           'goal': SHIPPED_DIR / 'goal.pt'}
+           'goal': SHIPPED_DIR / 'goal.pt', 'goal-alternate': SHIPPED_DIR / 'goal_alternate.pt'}
 """Shipped checkpoints by name (docs/results.md): the VPG-style push-grasp policy, trained with
 `--push-out-reward -0.5` (also named 'push-out'); the same trained with the reference's reward rule alone
 ('reference-reward', the goal grasp stage's explorer); the grasping-only baseline; the goal-conditioned
-push-grasp policy (a goal agent's, see pushgrasp_policy.goal_agent)."""
+push-grasp policy (a goal agent's, see pushgrasp_policy.goal_agent: after the alternate stage, a stage of
+early goal grasps on packed scenes, `--switch-explore`); the same before that stage ('goal-alternate', shipped
+as 'goal' until 2026-11-22)."""
 
 
 class CheckpointError(ValueError):

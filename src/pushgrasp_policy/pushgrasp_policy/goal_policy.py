@@ -32,6 +32,8 @@ DEFAULT_PUSH_RADIUS = 0.05
 """Metres: pushes may start this far from the goal's nearest cell (half the push stroke)."""
 SHIPPED_GOAL = 'goal'
 """The name of the shipped goal-conditioned weights (pushgrasp_policy.checkpoint.SHIPPED)."""
+SHIPPED_GOALS = (SHIPPED_GOAL, 'goal-alternate')
+"""The names of all shipped goal-conditioned weights ('goal-alternate': those shipped until 2026-11-22)."""
 GOAL_KEEP_PUSHES_INSIDE: float | None = None
 """`PolicyConfig.keep_pushes_inside` of goal policies unless given: their pushes are not cut. A goal-oriented
 push serves one object, other blocks leaving the workspace do not fail the task, and in 30-object piles the cut
@@ -113,15 +115,15 @@ def goal_policy_from_spec(spec: str, seed: int, push_radius: float = DEFAULT_PUS
     """The goal policy a user names: a goal-oriented agent's checkpoint, or a goal-agnostic policy used greedily.
 
     A checkpoint of the goal-conditioned agent (a `pushgrasp_policy.goal_trainer` run's policy.pt or
-    checkpoint.pt, or 'goal', the shipped one) gives its GoalConditionedPolicy; anything else is what
-    `pushgrasp_policy.registry.policy_from_spec` takes ('shipped', 'heuristic', a checkpoint path, ...), wrapped
-    in a GreedyGoalPolicy. `grasp_threshold` replaces a goal-conditioned checkpoint's own (ValueError for
+    checkpoint.pt, or 'goal', the shipped one, or 'goal-alternate') gives its GoalConditionedPolicy; anything
+    else is what `pushgrasp_policy.registry.policy_from_spec` takes ('shipped', 'heuristic', a checkpoint path,
+    ...), wrapped in a GreedyGoalPolicy. `grasp_threshold` replaces a goal-conditioned checkpoint's own (ValueError for
     another policy, which has none). `settings` are PolicyConfig's; pushes are not cut unless
     `keep_pushes_inside` is given (GOAL_KEEP_PUSHES_INSIDE). ValueError (CheckpointError) with the reason when
     it cannot be used.
     """
     settings.setdefault('keep_pushes_inside', GOAL_KEEP_PUSHES_INSIDE)
-    if spec == SHIPPED_GOAL:
+    if spec in SHIPPED_GOALS:
         from pushgrasp_policy.checkpoint import resolve_checkpoint
         spec = str(resolve_checkpoint(spec))
     if Path(spec).is_file():  # names ('heuristic', 'shipped') need no look inside, nor torch

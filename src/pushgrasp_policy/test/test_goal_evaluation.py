@@ -249,6 +249,18 @@ def test_goal_policies_do_not_cut_their_pushes_unless_asked():
     assert policy_from_spec('heuristic', seed=0).config.keep_pushes_inside == 0.01  # goal-agnostic: cut
 
 
+def test_the_shipped_goal_weights_are_the_early_grasp_stage_after_the_alternate_one():
+    from pushgrasp_policy.checkpoint import SHIPPED, load_checkpoint
+    goal = load_checkpoint(SHIPPED['goal'], required=('trained', 'goal_agent_config'))
+    before = load_checkpoint(SHIPPED['goal-alternate'], required=('trained', 'goal_agent_config'))
+    # The last stage trained the grasp network (early goal grasps, exploring at 0.1); the push network barely.
+    assert goal['trained']['grasp'] - before['trained']['grasp'] > 500
+    assert goal['trained']['push'] - before['trained']['push'] < 10
+    assert goal['goal_agent_config']['epsilon_start'] == 0.1 and before['goal_agent_config']['epsilon_start'] == 0.5
+    policy = goal_policy_from_spec('goal-alternate', seed=0)  # the weights shipped before, by name
+    assert type(policy).__name__ == 'GoalConditionedPolicy' and not policy.grasp_only
+
+
 def test_the_shipped_goal_policy_pushes_the_goal_out_of_a_corner_pack_and_picks_it(env):
     """The shipped goal-conditioned weights ('goal') on a challenging arrangement that grasping alone fails."""
     policy = goal_policy_from_spec('goal', seed=0)
