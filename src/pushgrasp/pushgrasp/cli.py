@@ -128,6 +128,8 @@ def run_eval(args: argparse.Namespace) -> int:
     With `--method goal`: pick one goal object per trial (goals file and/or random goals) and report the
     goal-oriented metrics (pushgrasp_policy.goal_evaluation).
     """
+    from functools import partial
+
     from pushgrasp_policy.decision import KEEP_PUSHES_INSIDE
     from pushgrasp_policy.evaluation import EvaluationConfig
     from pushgrasp_policy.goal_policy import GOAL_KEEP_PUSHES_INSIDE
@@ -155,13 +157,11 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.grasp_threshold is not None:
             if not goal:
                 raise ValueError('--grasp-threshold needs --method goal')
-            from functools import partial
             policy_from_spec = partial(policy_from_spec, grasp_threshold=args.grasp_threshold)
         if args.probe_goal_grasps and not goal:
             raise ValueError('--probe-goal-grasps needs --method goal')
         keep_pushes_inside = GOAL_KEEP_PUSHES_INSIDE if goal else KEEP_PUSHES_INSIDE
         if args.keep_pushes_inside is not None:
-            from functools import partial
             keep_pushes_inside = keep_pushes_inside_setting(args.keep_pushes_inside)
             policy_from_spec = partial(policy_from_spec, keep_pushes_inside=keep_pushes_inside)
         config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures,

@@ -21,7 +21,7 @@ import numpy as np
 
 from pushgrasp_control.motion import (MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, push_stroke_map, pushable_map,
                                       shortest_push_stroke)
-from pushgrasp_control.primitives import PUSH_LENGTH, Primitive, PrimitiveType, primitive_from_pixel
+from pushgrasp_control.primitives import PUSH_LENGTH, Primitive, PrimitiveType, primitive_from_pixel, rotation_angle
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import Workspace
 
@@ -81,9 +81,9 @@ def pushable_mask(heightmap: Heightmap, num_rotations: int, push_length: float =
 def _ray_frames(workspace: Workspace, num_rotations: int) -> tuple[int, list[tuple[np.ndarray, ...]], np.ndarray]:
     """Per rotation: the warp turning the heightmap so that pushes run along +columns, and where each ray lies.
 
-    Returns (canvas size N; per rotation (2x3 inverse warp, N x the canvas row of each cell, the canvas column of
-    each cell), each (rows, cols); (num_rotations, rows, cols) metres from each cell centre to the edge along the
-    push).
+    Returns (canvas size N; per rotation (2x3 inverse warp, canvas row of each cell, canvas column of each
+    cell), the indices (rows, cols); (num_rotations, rows, cols) metres from each cell centre to the edge along
+    the push).
     """
     rows, cols = workspace.shape
     size = int(math.ceil(math.hypot(rows, cols))) + 3
@@ -93,7 +93,7 @@ def _ray_frames(workspace: Workspace, num_rotations: int) -> tuple[int, list[tup
                               margin=0.0)
     frames = []
     for i in range(num_rotations):
-        angle = 2.0 * math.pi * i / num_rotations
+        angle = rotation_angle(i, num_rotations)
         cos, sin = math.cos(angle), math.sin(angle)
         # Canvas (a, b) -> heightmap (col, row) = (cx, cy) + (a - centre) * (cos, sin) + (b - centre) * (-sin, cos):
         # moving along canvas +a is moving along the push direction (cos, sin) in (x, y) = (col, row).
@@ -101,7 +101,7 @@ def _ray_frames(workspace: Workspace, num_rotations: int) -> tuple[int, list[tup
                          [sin, cos, cy - centre * sin - centre * cos]])
         a = np.rint(centre + (c - cx) * cos + (r - cy) * sin).astype(np.intp)
         b = np.rint(centre - (c - cx) * sin + (r - cy) * cos).astype(np.intp)
-        frames.append((warp, b * size, a))
+        frames.append((warp, b, a))
     return size, frames, to_edge
 
 
@@ -134,31 +134,26 @@ def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length
     """
     workspace = heightmap.workspace
     resolution = workspace.resolution
-    size, frames, to_edge = _ray_frames(workspace, num_rotations)
+    size, frames, _ = _ray_frames(workspace, num_rotations)
+    limits, cells = _front_cells(workspace, num_rotations, float(keep_inside))
     occupied = (np.nan_to_num(heightmap.height, nan=0.0) >= min_height).astype(np.uint8)
     half = max(0, int(round(corridor_half_width / resolution)))
     kernel = np.ones((2 * half + 1, 1), dtype=np.uint8)
     strokes = push_stroke_map(workspace, num_rotations, push_length, push_edge_margin).copy()
-    limits, cells = _front_cells(workspace, num_rotations, float(keep_inside))
     columns = np.broadcast_to(np.arange(size, dtype=np.int16), (size, size))
-    for i, (warp, row_start, a) in enumerate(frames):
+    ahead = np.zeros((size, size + 1), dtype=np.int32)  # ahead[b, a]: cells in the way in canvas columns < a
+    for i, (warp, b, a) in enumerate(frames):
         turned = cv2.warpAffine(occupied, warp, (size, size), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        in_way = cv2.dilate(turned, kernel).ravel()  # (N * N,): anything in the corridor across the push line
-        # before[b * N + a]: cells in the way in canvas columns < a of row b.
-        before = (np.cumsum(in_way.reshape(size, size), axis=1, dtype=np.int32) - in_way.reshape(size, size)).ravel()
-        # run_start[b * N + a]: where the run of material through cell a starts (a itself for a free cell).
-        free_columns = np.where(in_way.reshape(size, size) == 0, columns, np.int16(-1))
-        run_start = np.maximum.accumulate(free_columns, axis=1).ravel() + 1
-        limit, cell = limits[i], cells[i]  # (rows, cols): metres the pile front may reach, the cell holding that
-        blocked = np.take(in_way, row_start + cell) > 0
-        stop = np.where(blocked, np.take(run_start, row_start + cell), cell + 1)  # the pile ends before `stop`
-        reach = np.where(blocked, (stop - a - 0.5) * resolution, limit)
-        first = np.minimum(a + 1, stop)
-        # The material between the start cell and `stop` (`stop` may be N: the row's total).
-        total = np.take(before, row_start + size - 1) + np.take(in_way, row_start + size - 1)
-        at_stop = np.where(stop < size, np.take(before, row_start + np.minimum(stop, size - 1)), total)
-        material = (at_stop - np.take(before, row_start + np.minimum(first, size - 1))) * resolution
+        in_way = cv2.dilate(turned, kernel)  # (N, N): anything in the corridor across the push line
+        np.cumsum(in_way, axis=1, out=ahead[:, 1:])
+        # run_start[b, a]: where the run of material through cell a starts (a itself for a free cell).
+        run_start = np.maximum.accumulate(np.where(in_way == 0, columns, np.int16(-1)), axis=1) + 1
+        cell = cells[i]  # (rows, cols): the canvas column of the farthest point the pile front may reach
+        blocked = in_way[b, cell] > 0
+        stop = np.where(blocked, run_start[b, cell], cell + 1)  # the pile must end before column `stop`
+        reach = np.where(blocked, (stop - a - 0.5) * resolution, limits[i])
+        material = (ahead[b, stop] - ahead[b, np.minimum(a + 1, stop)]) * resolution
         strokes[i] = np.minimum(strokes[i], np.maximum(reach - material, 0.0))
     return strokes
 

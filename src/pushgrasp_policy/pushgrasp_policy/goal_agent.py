@@ -48,7 +48,7 @@ from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.change import CHANGE_CELLS, CHANGE_MAX, CHANGE_MIN
 from pushgrasp_policy.checkpoint import CheckpointError, load_agent_checkpoint, load_checkpoint, resolve_checkpoint
 from pushgrasp_policy.decision import MIN_GRASP_HEIGHT, Decision, grasp_mask, pushable_mask, select_from_q_maps
-from pushgrasp_policy.goal_policy import check_goal_mask, goal_clearance, near_goal
+from pushgrasp_policy.goal_policy import GOAL_KEEP_PUSHES_INSIDE, check_goal_mask, goal_clearance, near_goal
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy
 from pushgrasp_policy.replay import SurpriseReplay, Transition
@@ -440,8 +440,11 @@ class GoalConditionedPolicy(QMapPolicy):
 
     def __init__(self, agent: GoalAgent, config: PolicyConfig | None = None, grasp_only: bool | None = None,
                  grasp_threshold: float | None = None) -> None:
-        """Serve `agent`; `grasp_threshold` replaces the agent's (GoalAgentConfig.grasp_threshold) when given."""
-        config = config or PolicyConfig()
+        """Serve `agent`; `grasp_threshold` replaces the agent's (GoalAgentConfig.grasp_threshold) when given.
+
+        Without a `config`, its pushes are not cut (goal_policy.GOAL_KEEP_PUSHES_INSIDE).
+        """
+        config = config or PolicyConfig(keep_pushes_inside=GOAL_KEEP_PUSHES_INSIDE)
         if grasp_threshold is not None:
             agent.config = replace(agent.config, grasp_threshold=float(grasp_threshold))
         if config.num_rotations != agent.config.network.num_rotations:

@@ -245,6 +245,9 @@ def test_goal_policies_do_not_cut_their_pushes_unless_asked():
     assert goal_policy_from_spec('heuristic', seed=0).base.config.keep_pushes_inside is None
     assert goal_policy_from_spec('heuristic', seed=0, keep_pushes_inside=0.02).base.config.keep_pushes_inside == 0.02
     assert goal_policy_from_spec('goal', seed=0).config.keep_pushes_inside is None
+    from pushgrasp_policy.checkpoint import SHIPPED
+    from pushgrasp_policy.goal_agent import GoalConditionedPolicy
+    assert GoalConditionedPolicy.from_checkpoint(str(SHIPPED['goal'])).config.keep_pushes_inside is None
     from pushgrasp_policy.registry import policy_from_spec
     assert policy_from_spec('heuristic', seed=0).config.keep_pushes_inside == 0.01  # goal-agnostic: cut
 
