@@ -74,6 +74,9 @@ class SimConfig:
     ticks stay 10 ms) until a run stays stable. In dense piles a finger pressing a block into its neighbours
     occasionally makes contacts stiffer than the 2 ms step resolves; the finer step resolves them, at a cost
     paid only then. Empty: report the blow-up at once."""
+    settle_after_pick: float = 0.3
+    """Seconds of physics after a grasp took objects out of the scene, the arm holding still: what leant on them
+    falls before the next frame (a real arm is away at the bin meanwhile). 0: off."""
     max_object_speed: float = 3.0
     """m/s: an object moving faster than this at any physics step of a primitive means the physics blew up, even
     when everything is at rest again by its end. Nothing in this cell moves a block that fast: the arm moves at
@@ -283,13 +286,23 @@ class PushGraspEnv:
                 held = self.held_object()
                 if held is not None and outcome.success:
                     info.grasp_success, info.grasped_object = True, held
-                # Whatever the jaws lifted goes to the bin: a second object lifted with the first, or one held
-                # although the executor judged the grasp failed (jaws closed almost fully on a thin edge).
-                # It left the scene like a picked object, and is counted as one (not as a grasp success).
+                # Whatever the gripper lifted goes to the bin: a second object lifted with the first, one held
+                # although the executor judged the grasp failed (jaws closed almost fully on a thin edge), one
+                # riding on what the jaws hold. It left the scene like a picked object, and is counted as one
+                # (not as a grasp success). Found before anything leaves: a rider touches the held object only
+                # until that is gone.
+                carried = self.carried_objects()
                 while held is not None:
                     self._remove(held)
                     info.picked_objects.append(held)
                     held = self.held_object()
+                for index in carried:
+                    if index not in self._removed:
+                        self._remove(index)
+                        info.picked_objects.append(index)
+                if info.picked_objects and self.config.settle_after_pick > 0:
+                    # What leant on the picked objects falls now, so the next frame shows a scene at rest.
+                    self.physics.step(max(1, round(self.config.settle_after_pick / self.physics.timestep)))
             if self.config.arm_in_view:
                 self._home()
         after = self._positions()
@@ -340,6 +353,42 @@ class PushGraspEnv:
             if left and right and self.physics.body_position(obj.body_name)[2] > self._resting_height(obj.index):
                 return obj.index
         return None
+
+    def carried_objects(self) -> list[int]:
+        """Indices of the objects the arm has lifted off the table, sorted.
+
+        Those connected to the arm by contacts through objects that are all above their resting height and touch
+        neither the table nor anything else. Besides the object held between the jaws, a block riding on it or
+        wedged on a finger. Such a block goes wherever the arm goes (to the bin), and one left behind would hang in
+        the air where the lift ended until the next primitive shook it loose.
+        """
+        self._require_scene()
+        model, data = self.physics.model, self.physics.data
+        robot = np.zeros(model.ngeom, dtype=bool)
+        robot[self.physics.robot_geoms] = True
+        owner = self._object_of_geom[:-1]
+        lifted = {o.index for o in self.scene.objects if o.index not in self._removed and
+                  self.physics.body_position(o.body_name)[2] > self._resting_height(o.index)}
+        touches: dict[int, set[int]] = {i: set() for i in lifted}  # object -> objects (or -1: the arm) it touches
+        grounded = set()  # touches the table or an object that is not lifted
+        for g1, g2 in data.contact.geom[:data.ncon]:
+            for a, b in ((g1, g2), (g2, g1)):
+                obj = int(owner[a])
+                if obj not in lifted:
+                    continue
+                other = int(owner[b])
+                if robot[b]:
+                    touches[obj].add(-1)
+                elif other in lifted:
+                    touches[obj].add(other)
+                else:  # the table, the floor, or an object resting on the table
+                    grounded.add(obj)
+        carried = {i for i in lifted if -1 in touches[i] and i not in grounded}
+        while True:  # grow through contacts among lifted, ungrounded objects
+            more = {i for i in lifted if i not in carried and i not in grounded and touches[i] & carried}
+            if not more:
+                return sorted(carried)
+            carried |= more
 
     def close_gripper(self) -> float:
         """Close the jaws; remember what they hold. The opening afterwards, metres."""

@@ -48,6 +48,23 @@ def test_grasp_of_an_isolated_block_succeeds_and_removes_it(env, tmp_path):
     assert heights(observation).max() < 0.01, 'the picked block is gone from the camera view'
 
 
+# A plank with a half-cylinder lying on its middle: a grasp across the plank beside the rider lifts both.
+PLANK_WITH_RIDER = ('3.obj 0.3 0.4 0.6 -0.500000 0.000000 0.012500 0 0 0\n'
+                    '7.obj 0.9 0.4 0.3 -0.500000 0.000000 0.038000 0 0 0\n')
+
+
+def test_an_object_riding_on_the_grasped_one_goes_to_the_bin_with_it(env, tmp_path):
+    observation = env.reset(0, write_case(tmp_path, PLANK_WITH_RIDER))
+    assert env.carried_objects() == [], 'nothing is lifted on the table'
+    x, y, _ = env.object_states()[0].position
+    observation, info = env.step(at(PrimitiveType.GRASP, x + 0.035, y, heights(observation), rotation=4))
+    assert info.grasp_success and info.grasped_object == 0
+    # Left behind, the rider would hang 20 cm up where the lift ended, and fall on the next primitive.
+    assert info.picked_objects == [0, 1]
+    assert env.object_states() == [] and info.objects_remaining == 0
+    assert heights(observation).max() < 0.01
+
+
 def test_grasp_at_empty_table_fails(env, tmp_path):
     observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE))
     _, info = env.step(at(PrimitiveType.GRASP, 0.4, 0.15, heights(observation)))
