@@ -13,8 +13,8 @@ from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_policy.decision import Decision
 from pushgrasp_policy.evaluation import (
-    CLEARED, EMPTY_SCENE, SIM_UNSTABLE, TOO_MANY_FAILURES, EvaluationConfig, TrialResult, decision_picture, evaluate,
-    expand_cases, format_summary, run_trial, summarize, trial_seed)
+    CLEARED, EMPTY_SCENE, SIM_UNSTABLE, TOO_MANY_FAILURES, WORKSPACE_EMPTY, EvaluationConfig, TrialResult,
+    decision_picture, evaluate, expand_cases, format_summary, run_trial, summarize, trial_seed)
 from pushgrasp_policy.visualization import masked_qmap_overlay
 from pushgrasp_policy.heuristic import HeuristicPolicy
 from pushgrasp_policy.random_policy import RandomPolicy
@@ -211,6 +211,50 @@ def test_a_success_resets_the_failure_count_and_efficiency_counts_every_action(e
 def test_the_action_budget_ends_a_trial(env):
     result = run_trial(env, EmptySpotGrasper(), 2, seed=0, config=EvaluationConfig(max_actions=2))
     assert result.actions == 2 and result.reason.startswith('action budget') and not result.completed
+
+
+class ScriptedEdgePolicy:
+    """A stub policy for two cubes in a line toward the +y edge: push the inner one (`stroke` metres) so it
+    shoves the outer one across the edge, grasp the inner one, then grasp the outer one's strip at the edge."""
+
+    def __init__(self, env, stroke):
+        self.env, self.stroke, self.calls = env, stroke, 0
+
+    def decide(self, heightmap, explore=False, rng=None):
+        self.calls += 1
+        cubes = {s.index: s.position for s in self.env.object_states()}
+        if self.calls == 1:
+            x, y = cubes[1][:2]
+            row, col = DEFAULT_WORKSPACE.base_to_pixel(x, y - 0.06)
+            primitive = primitive_from_pixel(PrimitiveType.PUSH, 4, row, col, heightmap.height, heightmap.workspace)
+            primitive.push_length = self.stroke
+        else:  # the inner cube where it is, then the outer one 5 mm inside the edge
+            x, y = cubes[1][:2] if 1 in cubes else (cubes[0][0], DEFAULT_WORKSPACE.y_max - 0.005)
+            row, col = DEFAULT_WORKSPACE.base_to_pixel(x, y)
+            primitive = primitive_from_pixel(PrimitiveType.GRASP, 0, row, col, heightmap.height, heightmap.workspace)
+        shape = (16, *heightmap.shape)
+        return Decision(primitive=primitive, push_q=np.zeros(shape, np.float32), grasp_q=np.zeros(shape, np.float32))
+
+
+EDGE_PAIR = ('4.obj 0.3 0.47 0.65 -0.500000 0.195000 0.025000 0 0 0\n'
+             '4.obj 0.9 0.4 0.3 -0.500000 0.140000 0.025000 0 0 0\n')
+
+
+@pytest.mark.parametrize('stroke, in_view', [(0.07, True), (0.10, False)])
+def test_a_block_pushed_partly_out_of_view_can_still_be_picked_but_one_out_of_view_ends_the_trial(
+        env, tmp_path, stroke, in_view):
+    case = tmp_path / 'edge_pair.txt'
+    case.write_text(EDGE_PAIR)
+    config = EvaluationConfig(max_consecutive_failures=3, max_actions=6)
+    result = run_trial(env, ScriptedEdgePolicy(env, stroke), str(case), seed=0, config=config)
+    push, inner = result.steps[:2]
+    assert push.objects_left_workspace == [0], 'the outer cube\'s centre left the workspace'
+    assert inner.grasp_success and inner.objects_remaining == 0
+    if in_view:  # its inner 1.3 cm still show: the trial goes on, and the strip is grasped
+        assert result.reason == CLEARED and result.completed and result.actions == 3
+        assert result.picked == 2 and result.pushed_out == 1
+    else:  # pushed 3.5 cm out: nothing left in view
+        assert result.reason == WORKSPACE_EMPTY and not result.completed and result.actions == 2
 
 
 def test_evaluation_is_deterministic_for_a_seed(env):
