@@ -4,8 +4,9 @@
 
 Q-maps are (num_rotations, rows, cols) float32 arrays on the heightmap grid; entry [i, r, c] is the
 value of the primitive at pixel (r, c) with rotation i (see pushgrasp_control.primitives for what a
-rotation means). Grasps at pixels with nothing underneath are never chosen, nor pushes that the controller
-would refuse because the workspace edge margin leaves them (almost) no stroke (`pushable_mask`). With
+rotation means). Grasps at pixels with nothing underneath are never chosen, nor grasps with a finger coming down
+beyond the heightmap edge onto an object that reaches the edge (`unseen_finger_grasps`), nor pushes that the
+controller would refuse because the workspace edge margin leaves them (almost) no stroke (`pushable_mask`). With
 `keep_pushes_inside`, a push is also cut short, or left out, where it would shove what lies ahead of it out of
 the workspace (`contained_push_strokes`).
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pushgrasp_control.motion import (MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, push_stroke_map, pushable_map,
+from pushgrasp_control.motion import (MIN_PUSH_STROKE, PUSH_EDGE_MARGIN, MotionLimits, push_stroke_map, pushable_map,
                                       shortest_push_stroke)
 from pushgrasp_control.primitives import PUSH_LENGTH, Primitive, PrimitiveType, primitive_from_pixel, rotation_angle
 from pushgrasp_perception.heightmap import Heightmap
@@ -32,6 +33,14 @@ KEEP_PUSHES_INSIDE = 0.01
 PUSH_CORRIDOR_HALF_WIDTH = 0.012
 """Metres either side of a push's line in which objects count as in its way (the closed fingers are about
 2 cm wide; a little more catches objects the fingertips graze)."""
+
+GRASP_FINGER_OFFSET = 0.047
+"""Metres from the grasp centre to the middle of each finger pad along the jaw axis (the jaws open 85 mm, the
+pads are about 1 cm thick)."""
+GRASP_PAD_HALF_WIDTH = 0.011
+"""Metres: half a finger's width across the jaw axis."""
+UNSEEN_FINGER_TOLERANCE = 0.005
+"""Metres an object beyond the edge may stand above the fingertips' depth before a finger counts as landing on it."""
 
 
 @dataclass
@@ -63,6 +72,62 @@ class Decision:
 def grasp_mask(heightmap: Heightmap, min_height: float = MIN_GRASP_HEIGHT) -> np.ndarray:
     """(rows, cols) bool: pixels with something at least `min_height` above the table to grasp."""
     return heightmap.height >= min_height
+
+
+def sample_shifted(height: np.ndarray, angles: np.ndarray, distance: float, resolution: float,
+                   outside: str = 'table') -> np.ndarray:
+    """(len(angles), rows, cols): the height at p + distance * (cos a, sin a) for every angle a and pixel p.
+
+    Columns run along +x and rows along +y. Cells outside the heightmap count as empty table (0) when
+    `outside` is 'table', or as high as the nearest edge cell when it is 'edge' (the unseen continues).
+    """
+    if outside not in ('table', 'edge'):
+        raise ValueError(f"outside must be 'table' or 'edge', got {outside!r}")
+    rows, cols = height.shape
+    d_col = np.rint(distance * np.cos(angles) / resolution).astype(np.int64)
+    d_row = np.rint(distance * np.sin(angles) / resolution).astype(np.int64)
+    pad = int(max(np.abs(d_col).max(initial=0), np.abs(d_row).max(initial=0)))
+    padded = np.pad(height, pad, mode='constant' if outside == 'table' else 'edge')
+    r = np.arange(rows)[None, :, None] + pad + d_row[:, None, None]
+    c = np.arange(cols)[None, None, :] + pad + d_col[:, None, None]
+    return padded[r, c]
+
+
+def unseen_finger_grasps(heightmap: Heightmap, num_rotations: int, limits: MotionLimits | None = None,
+                         finger_offset: float = GRASP_FINGER_OFFSET, pad_half_width: float = GRASP_PAD_HALF_WIDTH,
+                         tolerance: float = UNSEEN_FINGER_TOLERANCE) -> np.ndarray:
+    """(num_rotations, rows, cols) bool: grasps with a finger coming down beyond the heightmap edge onto an object.
+
+    The fingers go down to `limits.grasp_depth` below the surface at the grasp pixel (as `plan_primitive` does).
+    Inside the heightmap the grasp Q-values can know what a finger meets; beyond its edge nothing is seen, and an
+    object that reaches the edge may go on. A finger whose pad (its middle and both sides) lies out of view
+    where the nearest edge cell is higher than the fingertips lands on that object, and the arm makes a
+    protective stop: a failed action that the Q-values cannot learn to avoid, and that repeats on the next
+    decision. Such a grasp is True here. Rotation i closes the jaws along (cos a_i, sin a_i) in the heightmap
+    (columns along +x, rows along +y).
+    """
+    limits = limits or MotionLimits()
+    height = np.nan_to_num(np.asarray(heightmap.height, dtype=np.float32))
+    rows, cols = height.shape
+    resolution = heightmap.workspace.resolution
+    fingertips = np.maximum(height - limits.grasp_depth, limits.min_tcp_height)  # above the table, like `height`
+    blocked = np.zeros((num_rotations, rows, cols), dtype=bool)
+    r, c = np.arange(rows), np.arange(cols)
+    inside = lambda index, size: (index >= 0) & (index < size)  # noqa: E731
+    for i in range(num_rotations):
+        angle = rotation_angle(i, num_rotations)
+        for side in (0.0, math.pi):
+            for across in (-pad_half_width, 0.0, pad_half_width):
+                # The point of the pad: finger_offset along the jaw axis, `across` to its left.
+                dx = finger_offset * math.cos(angle + side) - across * math.sin(angle + side)
+                dy = finger_offset * math.sin(angle + side) + across * math.cos(angle + side)
+                d_row, d_col = int(round(dy / resolution)), int(round(dx / resolution))
+                unseen = ~(inside(r + d_row, rows)[:, None] & inside(c + d_col, cols)[None])
+                if not unseen.any():
+                    continue
+                beyond = height[np.clip(r + d_row, 0, rows - 1)][:, np.clip(c + d_col, 0, cols - 1)]
+                blocked[i] |= unseen & (beyond > fingertips + tolerance)
+    return blocked
 
 
 def pushable_mask(heightmap: Heightmap, num_rotations: int, push_length: float = PUSH_LENGTH,
@@ -173,10 +238,11 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
                        push_length: float = PUSH_LENGTH, min_grasp_height: float = MIN_GRASP_HEIGHT,
                        push_edge_margin: float = PUSH_EDGE_MARGIN,
                        min_push_stroke: float = MIN_PUSH_STROKE,
-                       keep_pushes_inside: float | None = None) -> Decision:
+                       keep_pushes_inside: float | None = None, guard_unseen_fingers: bool = True) -> Decision:
     """Choose the primitive with the highest Q-value over (primitive, rotation, pixel).
 
-    Grasp pixels lower than `min_grasp_height`, pushes outside `pushable_mask` (with `push_edge_margin` and
+    Grasp pixels lower than `min_grasp_height`, with `guard_unseen_fingers` grasps in `unseen_finger_grasps`,
+    pushes outside `pushable_mask` (with `push_edge_margin` and
     `min_push_stroke`, the controller's settings) and non-finite Q-values are never chosen. With `explore`,
     the primitive type is drawn uniformly at random with probability `epsilon` (from `rng`) and its best
     rotation and pixel are taken, as in the reference method; otherwise grasp wins only when its best
@@ -198,10 +264,12 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
         strokes = contained_push_strokes(heightmap, push_q.shape[0], push_length, push_edge_margin,
                                          keep_pushes_inside, min_height=min_grasp_height)
         pushable = strokes >= shortest_push_stroke(push_length, min_push_stroke)
+    graspable = grasp_mask(heightmap, min_grasp_height)[None] & np.isfinite(grasp_q)
+    if guard_unseen_fingers:
+        graspable = graspable & ~unseen_finger_grasps(heightmap, grasp_q.shape[0])
     candidates = {
         PrimitiveType.PUSH: np.where(pushable & np.isfinite(push_q), push_q, -np.inf),
-        PrimitiveType.GRASP: np.where(grasp_mask(heightmap, min_grasp_height)[None] & np.isfinite(grasp_q),
-                                      grasp_q, -np.inf),
+        PrimitiveType.GRASP: np.where(graspable, grasp_q, -np.inf),
     }
     best_pixel, best_value = {}, {}
     for kind, q in candidates.items():

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pushgrasp_perception.heightmap import Heightmap
+from pushgrasp_policy.decision import sample_shifted
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy
 
 
@@ -42,25 +43,6 @@ class HeuristicConfig:
     """Spacing of the samples along the push stroke."""
     pusher_half_width: float = 0.01
     """Half the width of the closed fingers; this much either side of the push start must be free."""
-
-
-def sample_shifted(height: np.ndarray, angles: np.ndarray, distance: float, resolution: float,
-                   outside: str = 'table') -> np.ndarray:
-    """(len(angles), rows, cols): the height at p + distance * (cos a, sin a) for every angle a and pixel p.
-
-    Columns run along +x and rows along +y. Cells outside the heightmap count as empty table (0) when
-    `outside` is 'table', or as high as the nearest edge cell when it is 'edge' (the unseen continues).
-    """
-    if outside not in ('table', 'edge'):
-        raise ValueError(f"outside must be 'table' or 'edge', got {outside!r}")
-    rows, cols = height.shape
-    d_col = np.rint(distance * np.cos(angles) / resolution).astype(np.int64)
-    d_row = np.rint(distance * np.sin(angles) / resolution).astype(np.int64)
-    pad = int(max(np.abs(d_col).max(initial=0), np.abs(d_row).max(initial=0)))
-    padded = np.pad(height, pad, mode='constant' if outside == 'table' else 'edge')
-    r = np.arange(rows)[None, :, None] + pad + d_row[:, None, None]
-    c = np.arange(cols)[None, None, :] + pad + d_col[:, None, None]
-    return padded[r, c]
 
 
 class HeuristicPolicy(QMapPolicy):

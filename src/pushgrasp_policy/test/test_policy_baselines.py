@@ -9,7 +9,7 @@ from pushgrasp_control.primitives import PrimitiveType
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
 from pushgrasp_policy import HeuristicPolicy, Policy, RandomPolicy, make_policy
-from pushgrasp_policy.heuristic import sample_shifted
+from pushgrasp_policy.decision import sample_shifted
 
 
 def block_heightmap(rows=slice(100, 125), cols=slice(100, 125), height=0.05):

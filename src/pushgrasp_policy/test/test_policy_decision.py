@@ -13,7 +13,8 @@ from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import Workspace
 from pushgrasp_perception import DEFAULT_WORKSPACE
 from pushgrasp_perception.projection import heightmap_from_rgbd
-from pushgrasp_policy.decision import contained_push_strokes, grasp_mask, pushable_mask, select_from_q_maps
+from pushgrasp_policy.decision import (contained_push_strokes, grasp_mask, pushable_mask, select_from_q_maps,
+                                       unseen_finger_grasps)
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy, RepeatGuard
 
 WORKSPACE = Workspace(x_min=0.4, x_max=0.528, y_min=-0.064, y_max=0.064, z_min=0.0, z_max=0.3, resolution=0.002)
@@ -265,6 +266,61 @@ def test_a_push_is_cut_to_the_free_table_ahead_of_it_near_an_edge():
     heightmap.height[31:50, 30:35] = 0.03  # now 3.8 cm of block: 1.9 cm of stroke left, less than 2 cm
     p = select_from_q_maps(push_q, grasp_q, heightmap, keep_pushes_inside=0.01, **no_margin).primitive
     assert (p.rotation_index, p.row, p.col) != (2, 30, 32)
+
+
+def test_grasps_with_a_finger_coming_down_on_an_object_beyond_the_edge_are_masked():
+    heightmap = Heightmap.empty(WORKSPACE)
+    rows, cols = WORKSPACE.shape
+    heightmap.height[rows - 10:, 20:45] = 0.05  # a block reaching the +y edge (rows run along +y)
+    heightmap.height[rows - 30:rows - 20, 50:60] = 0.05  # one 4 cm short of it
+    blocked = unseen_finger_grasps(heightmap, R)
+    # Jaws along y (rotation 2 of 8) on the first block: the outer finger would land on its unseen part.
+    assert blocked[2, rows - 5, 32] and blocked[6, rows - 5, 32]
+    assert not blocked[0, rows - 5, 32] and not blocked[4, rows - 5, 32], 'jaws along the edge see both fingers'
+    # Beyond the edge in line with the second block the edge is empty table: nothing to land on.
+    assert not blocked[:, rows - 25, 55].any()
+    assert not blocked[:, 20:30, 20:45].any(), 'fingers inside the heightmap are left to the Q-values'
+
+    push_q, grasp_q = low_q_maps()
+    grasp_q[2, rows - 5, 32] = 2.0  # the best value, but blocked
+    grasp_q[0, rows - 5, 32] = 1.5
+    p = select_from_q_maps(push_q, grasp_q, heightmap).primitive
+    assert (p.type, p.rotation_index, p.row, p.col) == (PrimitiveType.GRASP, 0, rows - 5, 32)
+    p = select_from_q_maps(push_q, grasp_q, heightmap, guard_unseen_fingers=False).primitive
+    assert (p.rotation_index, p.row, p.col) == (2, rows - 5, 32)
+
+
+# A plank lying along y across the +y edge of the workspace: 3 cm of it are out of view.
+PLANK_ACROSS_THE_EDGE = '3.obj 0.3 0.47 0.65 -0.500000 0.204000 0.012500 0 0 1.570796\n'
+
+
+@pytest.mark.parametrize('guard', [False, True])
+def test_in_physics_a_grasp_with_a_finger_on_the_unseen_part_of_a_plank_is_not_chosen(tmp_path, guard):
+    from pushgrasp_sim.env import PushGraspEnv
+    case = tmp_path / 'case.txt'
+    case.write_text(PLANK_ACROSS_THE_EDGE)
+    env = PushGraspEnv()
+    try:
+        observation = env.reset(0, str(case))
+        color, height = heightmap_from_rgbd(observation.color, observation.depth, observation.intrinsics,
+                                            observation.camera_pose, DEFAULT_WORKSPACE)
+        heightmap = Heightmap(color, height, DEFAULT_WORKSPACE)
+        x, _, _ = env.object_states()[0].position
+        row, col = DEFAULT_WORKSPACE.base_to_pixel(x, DEFAULT_WORKSPACE.y_max - 0.01)
+        push_q = np.full((16, *DEFAULT_WORKSPACE.shape), -np.inf, dtype=np.float32)
+        grasp_q = np.zeros_like(push_q)
+        grasp_q[4, row, col] = 1.0  # jaws along y, along the plank: the far finger comes down on it
+        grasp_q[0, row, col] = 0.5  # jaws along x, across its 5 cm width
+        primitive = select_from_q_maps(push_q, grasp_q, heightmap, guard_unseen_fingers=guard).primitive
+        _, info = env.step(primitive)
+        if guard:
+            assert primitive.rotation_index == 0
+            assert info.grasp_success and info.picked_objects == [0], info.error
+        else:
+            assert primitive.rotation_index == 4
+            assert not info.grasp_success and 'protective stop' in info.error
+    finally:
+        env.close()
 
 
 TWO_CUBES_TOWARDS_THE_EDGE = ('4.obj 0.3 0.47 0.65 -0.500000 0.120000 0.025000 0 0 0\n'
