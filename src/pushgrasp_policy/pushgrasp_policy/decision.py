@@ -8,7 +8,7 @@ rotation means). Grasps at pixels with nothing underneath are never chosen, nor 
 beyond the heightmap edge onto an object that reaches the edge (`unseen_finger_grasps`), nor pushes that the
 controller would refuse because the workspace edge margin leaves them (almost) no stroke (`pushable_mask`). With
 `keep_pushes_inside`, a push is also cut short, or left out, where it would shove what lies ahead of it out of
-the workspace (`contained_push_strokes`).
+the workspace or where it would touch nothing (`contained_push_strokes`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ PUSH_CORRIDOR_HALF_WIDTH = 0.012
 """Metres either side of a push's line in which objects count as in its way (the closed fingers are about
 2 cm wide; a little more catches objects the fingertips graze)."""
 
+PUSH_MIN_SHOVE = 0.005
+"""Metres a push must carry the first thing in its corridor (in the pile model of `contained_push_strokes`) to
+count as touching it: less would not change the scene (the scene-change threshold)."""
 GRASP_FINGER_OFFSET = 0.047
 """Metres from the grasp centre to the middle of each finger pad along the jaw axis (the jaws open 85 mm, the
 pads are about 1 cm thick)."""
@@ -186,7 +189,7 @@ def _front_cells(workspace: Workspace, num_rotations: int, keep_inside: float) -
 def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length: float = PUSH_LENGTH,
                            push_edge_margin: float = PUSH_EDGE_MARGIN, keep_inside: float = KEEP_PUSHES_INSIDE,
                            corridor_half_width: float = PUSH_CORRIDOR_HALF_WIDTH,
-                           min_height: float = MIN_GRASP_HEIGHT) -> np.ndarray:
+                           min_height: float = MIN_GRASP_HEIGHT, only_touching: bool = False) -> np.ndarray:
     """(num_rotations, rows, cols) float: the stroke of each push that keeps what it shoves in the workspace.
 
     Along a push's corridor (`corridor_half_width` either side of its line; cells at least `min_height` tall are
@@ -196,6 +199,10 @@ def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length
     inside the workspace edge: to the free table before that point, or, when a run of material lies across it,
     before that run. A push it leaves under the shortest stroke would shove material out. Material beyond the
     edge is unseen and does not count; a pile pushed sideways off the line is not modelled.
+
+    With `only_touching`, a push whose (cut) stroke would not carry the first thing in its corridor
+    `PUSH_MIN_SHOVE` gets stroke 0: it would change nothing (the reference method's way of wasting its last
+    actions on the empty table beside blocks at the edge, and, once cut, of stopping short of them).
     """
     workspace = heightmap.workspace
     resolution = workspace.resolution
@@ -220,6 +227,12 @@ def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length
         reach = np.where(blocked, (stop - a - 0.5) * resolution, limits[i])
         material = (ahead[b, stop] - ahead[b, np.minimum(a + 1, stop)]) * resolution
         strokes[i] = np.minimum(strokes[i], np.maximum(reach - material, 0.0))
+        if only_touching:
+            # Column k is met when its near side, (k - a - 0.5) cells ahead, is PUSH_MIN_SHOVE within the stroke.
+            last = np.floor(a + 0.5 + (strokes[i] - PUSH_MIN_SHOVE) / resolution).astype(np.intp)
+            end = np.clip(last + 1, a + 1, size)
+            met = ahead[b, end] - ahead[b, a + 1] > 0  # material in canvas columns a+1 .. end-1
+            strokes[i] = np.where(met, strokes[i], 0.0)
     return strokes
 
 
@@ -249,7 +262,9 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
     value is strictly higher than the best push. Among equal values the pixel is the first (row-major)
     argmax of the best-over-rotations map and the rotation the lowest index reaching it. With
     `keep_pushes_inside` (metres), pushes are cut to `contained_push_strokes` and left out where that is
-    shorter than the controller's shortest stroke. Raises ValueError when the maps do not fit the heightmap or
+    shorter than the controller's shortest stroke or where they would touch nothing (`only_touching`). When
+    these rules leave nothing to choose, the grasps are taken unguarded and the pushes whether or not they touch
+    anything. Raises ValueError when the maps do not fit the heightmap or
     hold no choosable value.
     """
     push_q, grasp_q = _check_q_maps(push_q, grasp_q, heightmap)
@@ -262,13 +277,20 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
         pushable = pushable_mask(heightmap, push_q.shape[0], push_length, push_edge_margin, min_push_stroke)
     else:
         strokes = contained_push_strokes(heightmap, push_q.shape[0], push_length, push_edge_margin,
-                                         keep_pushes_inside, min_height=min_grasp_height)
+                                         keep_pushes_inside, min_height=min_grasp_height, only_touching=True)
         pushable = strokes >= shortest_push_stroke(push_length, min_push_stroke)
     graspable = grasp_mask(heightmap, min_grasp_height)[None] & np.isfinite(grasp_q)
-    if guard_unseen_fingers:
-        graspable = graspable & ~unseen_finger_grasps(heightmap, grasp_q.shape[0])
+    pushable = pushable & np.isfinite(push_q)
+    guarded_grasps = graspable & ~unseen_finger_grasps(heightmap, grasp_q.shape[0]) if guard_unseen_fingers \
+        else graspable
+    if guarded_grasps.any() or pushable.any():  # the guards never leave the policy without a choice
+        graspable = guarded_grasps
+    elif strokes is not None:  # then pushes run cut but whether or not they touch anything
+        strokes = contained_push_strokes(heightmap, push_q.shape[0], push_length, push_edge_margin,
+                                         keep_pushes_inside, min_height=min_grasp_height)
+        pushable = (strokes >= shortest_push_stroke(push_length, min_push_stroke)) & np.isfinite(push_q)
     candidates = {
-        PrimitiveType.PUSH: np.where(pushable & np.isfinite(push_q), push_q, -np.inf),
+        PrimitiveType.PUSH: np.where(pushable, push_q, -np.inf),
         PrimitiveType.GRASP: np.where(graspable, grasp_q, -np.inf),
     }
     best_pixel, best_value = {}, {}

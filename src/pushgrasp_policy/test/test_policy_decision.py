@@ -268,6 +268,33 @@ def test_a_push_is_cut_to_the_free_table_ahead_of_it_near_an_edge():
     assert (p.rotation_index, p.row, p.col) != (2, 30, 32)
 
 
+def test_with_the_cut_a_push_that_would_touch_nothing_is_left_out():
+    heightmap = Heightmap.empty(WORKSPACE)  # 64 x 64 cells; +y (rotation 2 of 8) runs along +rows
+    heightmap.height[56:64, 30:35] = 0.03  # a block at the +y edge
+    heightmap.height[20:25, 50:55] = 0.03  # one in the middle
+    no_margin = {'push_edge_margin': 0.0}
+    cut = contained_push_strokes(heightmap, R, **no_margin)
+    touching = contained_push_strokes(heightmap, R, only_touching=True, **no_margin)
+    # From row 30 along +y toward the edge block: cut to stop where the block starts (it may not move toward the
+    # edge), the push would only reach it.
+    assert cut[2, 30, 32] == pytest.approx((56 - 30.5) * 0.002) and touching[2, 30, 32] == 0.0
+    # Into the middle block: the (cut) push; across empty table: nothing.
+    assert touching[2, 5, 52] == pytest.approx(cut[2, 5, 52]) and touching[2, 5, 52] > 0.02
+    assert touching[0, 40, 5] == 0.0 and cut[0, 40, 5] == pytest.approx(0.1)
+
+    push_q = np.zeros((R, *WORKSPACE.shape), dtype=np.float32)
+    grasp_q = np.full_like(push_q, -np.inf)
+    push_q[0, 40, 5] = 3.0  # the best value, along empty table
+    push_q[2, 5, 52] = 1.0
+    p = select_from_q_maps(push_q, grasp_q, heightmap, keep_pushes_inside=0.01, **no_margin).primitive
+    assert (p.rotation_index, p.row, p.col) == (2, 5, 52)
+    # Nothing else left: the rule gives way rather than leave the policy without a choice.
+    push_q[2, 5, 52] = -np.inf
+    push_q[push_q == 0.0] = -np.inf
+    p = select_from_q_maps(push_q, grasp_q, heightmap, keep_pushes_inside=0.01, **no_margin).primitive
+    assert (p.rotation_index, p.row, p.col) == (0, 40, 5)
+
+
 def test_grasps_with_a_finger_coming_down_on_an_object_beyond_the_edge_are_masked():
     heightmap = Heightmap.empty(WORKSPACE)
     rows, cols = WORKSPACE.shape
