@@ -84,6 +84,8 @@ class Physics:
         self._free_linear_dofs = (model.jnt_dofadr[free][:, None] + np.arange(3)).ravel()
         self.peak_free_body_speed = 0.0
         """Largest linear speed (m/s) of a free body (the objects) after any `step` since it was last set to 0."""
+        self.peak_free_body_horizontal_speed = 0.0
+        """Largest horizontal speed (m/s) of a free body after any `step` since it was last set to 0."""
         if data is None:
             self.reset()
 
@@ -202,14 +204,18 @@ class Physics:
         mujoco.mj_forward(self.model, self.data)
 
     def step(self, n: int = 1) -> None:
-        """Advance the simulation by `n` physics steps (and update `peak_free_body_speed` after them)."""
+        """Advance the simulation by `n` physics steps (and update the peak free-body speeds after them)."""
         mujoco.mj_step(self.model, self.data, nstep=int(n))
         self.steps_taken += int(n)
         if len(self._free_linear_dofs):
             velocity = self.data.qvel[self._free_linear_dofs].reshape(-1, 3)
-            speed = math.sqrt(float(np.max(np.einsum('ij,ij->i', velocity, velocity))))
+            horizontal = np.einsum('ij,ij->i', velocity[:, :2], velocity[:, :2])
+            speed = math.sqrt(float(np.max(horizontal + velocity[:, 2] ** 2)))
             if speed > self.peak_free_body_speed:
                 self.peak_free_body_speed = speed
+            speed = math.sqrt(float(np.max(horizontal)))
+            if speed > self.peak_free_body_horizontal_speed:
+                self.peak_free_body_horizontal_speed = speed
 
     # --- contacts -------------------------------------------------------------------------------------
     def _contacts(self, mask1: np.ndarray, mask2: np.ndarray) -> list[Contact]:

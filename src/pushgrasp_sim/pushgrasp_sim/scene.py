@@ -311,13 +311,15 @@ def settle(model: mujoco.MjModel, data: mujoco.MjData, max_steps: int = 3000, *,
 def find_explosions(model: mujoco.MjModel, data: mujoco.MjData, *, max_linear_speed: float = 2.0,
                     max_angular_speed: float = 60.0, min_height: float = -0.01,
                     objects: Sequence[SceneObject] | None = None, peak_speed: float | None = None,
-                    max_peak_speed: float = 3.0) -> list[str]:
+                    max_peak_speed: float = 3.0, peak_horizontal_speed: float | None = None,
+                    max_peak_horizontal_speed: float = 1.0) -> list[str]:
     """What looks physically broken in the scene, one message per problem (empty when all is well).
 
     Problems: non-finite state or a MuJoCo instability warning, an object whose centre is more than
     `-min_height` below the table surface, or one moving faster than the given speeds; and, when the
     caller tracked it over the primitive that led here (`Physics.peak_free_body_speed`), an object that moved
-    faster than `max_peak_speed` at any step although everything may be at rest now.
+    faster than `max_peak_speed` at any step although everything may be at rest now, or
+    (`peak_horizontal_speed`) faster than `max_peak_horizontal_speed` across the table.
     """
     problems = []
     if not (np.all(np.isfinite(data.qpos)) and np.all(np.isfinite(data.qvel))):
@@ -338,6 +340,9 @@ def find_explosions(model: mujoco.MjModel, data: mujoco.MjData, *, max_linear_sp
     if peak_speed is not None and not peak_speed <= max_peak_speed:
         problems.append(f'an object moved at {peak_speed:.1f} m/s during the primitive (more than '
                         f'{max_peak_speed:.1f} m/s: flung)')
+    if peak_horizontal_speed is not None and not peak_horizontal_speed <= max_peak_horizontal_speed:
+        problems.append(f'an object slid at {peak_horizontal_speed:.1f} m/s across the table during the primitive '
+                        f'(more than {max_peak_horizontal_speed:.1f} m/s: flung)')
     return problems
 
 

@@ -184,6 +184,21 @@ def test_a_block_flung_during_a_primitive_is_a_blow_up_although_at_rest_at_its_e
     assert env.physics.peak_free_body_speed < 1.0
 
 
+def test_a_block_shot_across_the_table_is_a_blow_up_below_the_overall_speed_limit(env, tmp_path):
+    """Real physics: the second cube slides off at 1.5 m/s, under the 3 m/s limit that falls need, over the
+    1 m/s no push or toppling block reaches across the table (a squeezed pile at the 2 ms step can do that)."""
+    observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE + CUBE_AT_CENTRE.replace('0.000000', '0.150000')))
+    x, y, _ = env.object_states()[0].position
+    physics = env.physics
+    shot = physics.model.body(env.scene.objects[1].body_name)
+    dof = physics.model.jnt_dofadr[shot.jntadr[0]]
+    physics.data.qvel[dof:dof + 3] = (1.5, 0.0, 0.0)
+    _, info = env.step(at(PrimitiveType.GRASP, x, y, heights(observation)))
+    assert info.unstable and 'across the table' in info.unstable[-1], info.unstable
+    assert not any('m/s during the primitive (more than 3' in p for p in info.unstable)
+    assert info.resimulated == 4
+
+
 def test_a_snapshot_restores_the_scene_a_grasp_changed(env, tmp_path):
     """Counterfactual use: try a grasp, go back, and the scene (the picked cube included) is as it was."""
     observation = env.reset(0, write_case(tmp_path, CUBE_AT_CENTRE + CUBE_AT_CENTRE.replace('0.000000', '0.150000')))
