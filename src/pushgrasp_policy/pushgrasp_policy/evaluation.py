@@ -207,6 +207,18 @@ def heightmap_of(observation: Observation, env: PushGraspEnv) -> Heightmap:
                           env.config.workspace, stamp_ns=int(round(observation.time * 1e9)))
 
 
+def remaining_in_view(info: StepInfo, heightmap: Heightmap) -> int | None:
+    """The objects left in the workspace after a step, for `end_reason` (None: go on).
+
+    None when no object's centre is in the workspace any more but parts of objects pushed out are still in view
+    (IN_VIEW_CELLS cells higher than 2 cm): they can still be picked.
+    """
+    remaining = int(info.objects_remaining)
+    if remaining == 0 and not workspace_empty(heightmap.height, min_cells=IN_VIEW_CELLS):
+        return None
+    return remaining
+
+
 def action_failed(info: StepInfo) -> bool:
     """Whether a simulator action failed: nothing moved and nothing was picked."""
     return not info.scene_changed and not info.grasp_success
@@ -388,13 +400,11 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
         result.steps.append(step_record(result.actions - 1, primitive, info, failed, picture))
 
         heightmap = heightmap_of(observation, env)
-        remaining: int | None = int(info.objects_remaining)
-        if remaining == 0 and not workspace_empty(heightmap.height, min_cells=IN_VIEW_CELLS):
-            remaining = None  # centres outside, parts still in view (and pickable: they count as picked)
         if info.unstable:
             result.reason = f'{SIM_UNSTABLE}: {"; ".join(info.unstable)}'
         else:
-            result.reason = end_reason(result, remaining, failures, config.max_consecutive_failures, budget)
+            result.reason = end_reason(result, remaining_in_view(info, heightmap), failures,
+                                       config.max_consecutive_failures, budget)
         if result.reason:
             break
     result.completed = result.picked == result.num_objects

@@ -15,8 +15,9 @@ cases), with these rules:
 - an action FAILED when nothing moved and nothing was picked (the evaluator's rule: grasping another
   object is not a failed action, but it is a grasp that did not get the goal);
 - the trial ends when the goal object was picked (COMPLETED: GOAL_PICKED), when the goal left the
-  workspace unpicked (GOAL_LOST), after `max_consecutive_failures` failed actions in a row, after the action
-  budget, when no object is left, or when the policy cannot choose;
+  workspace unpicked and is out of view (GOAL_LOST; partly in view, it can still be picked), after
+  `max_consecutive_failures` failed actions in a row, after the action budget, when nothing is left in view,
+  or when the policy cannot choose;
 - trials whose goal was not in the workspace after the reset (GOAL_ABSENT), with no object in it
   (EMPTY_SCENE) or whose physics blew up (SIM_UNSTABLE) are listed but not scored.
 
@@ -43,8 +44,8 @@ import numpy as np
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_policy.evaluation import (
     EMPTY_SCENE, NO_ACTION, SIM_UNSTABLE, EvaluationConfig, Scene, TrialResult, action_failed, count_action,
-    end_reason, end_reason_counts, evaluate, format_table, heightmap_of, save_step_picture, step_record,
-    summarize_by_case)
+    IN_VIEW_CELLS, end_reason, end_reason_counts, evaluate, format_table, heightmap_of, remaining_in_view,
+    save_step_picture, step_record, summarize_by_case)
 from pushgrasp_policy.goal_policy import GoalPolicy
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 GOAL_PICKED = 'goal picked'
 """The goal object was taken out of the scene by a grasp (the trial is completed)."""
 GOAL_LOST = 'goal lost'
-"""The goal object left the workspace without being picked (pushed out, fell off)."""
+"""The goal object left the workspace and the view without being picked (pushed out, fell off)."""
 GOAL_ABSENT = 'goal absent'
 """The goal object was not inside the workspace after the reset; such trials are not scored."""
 GOAL_EXCLUDED = (EMPTY_SCENE, SIM_UNSTABLE, GOAL_ABSENT)
@@ -234,6 +235,16 @@ def probe_goal_grasp(env: PushGraspEnv, policy: GoalPolicy, heightmap: Heightmap
     return goal in info.picked_objects
 
 
+def goal_out_of_view(env: PushGraspEnv, goal: int, goal_mask: np.ndarray) -> bool:
+    """Whether the goal has left the workspace for good.
+
+    Its centre is outside, and fewer than IN_VIEW_CELLS cells of it are in view: a goal pushed only partly out
+    can still be picked.
+    """
+    inside = any(s.index == goal and s.inside_workspace for s in env.object_states())
+    return not inside and int(np.count_nonzero(goal_mask)) < IN_VIEW_CELLS
+
+
 def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed: int,
                    config: EvaluationConfig | None = None, rng: np.random.Generator | None = None,
                    case: str | None = None) -> GoalTrialResult:
@@ -272,9 +283,9 @@ def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed:
     result.goal_color = env.scene.objects[goal].color_name
     budget = config.action_budget(result.num_objects)
     failures = 0
+    heightmap = heightmap_of(observation, env)
+    goal_mask = env.object_mask(goal, observation)
     while True:
-        heightmap = heightmap_of(observation, env)
-        goal_mask = env.object_mask(goal, observation)
         heightmap.goal_mask = goal_mask
         probe = probe_goal_grasp(env, policy, heightmap, goal_mask, goal) if config.probe_goal_grasps else None
         try:
@@ -300,15 +311,17 @@ def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed:
         result.steps[-1].goal_value = decision.goal_value
         result.steps[-1].goal_grasp_probe = probe
 
+        heightmap = heightmap_of(observation, env)
+        goal_mask = env.object_mask(goal, observation)
         if info.unstable:
             result.reason = f'{SIM_UNSTABLE}: {"; ".join(info.unstable)}'
         elif goal_picked:
             result.reason = GOAL_PICKED
-        elif goal in info.objects_left_workspace:
-            result.reason = f'{GOAL_LOST}: the goal object left the workspace'
+        elif goal_out_of_view(env, goal, goal_mask):
+            result.reason = f'{GOAL_LOST}: the goal object left the workspace and the camera\'s view of it'
         else:
-            result.reason = end_reason(result, int(info.objects_remaining), failures, config.max_consecutive_failures,
-                                       budget, objects_known=False)
+            result.reason = end_reason(result, remaining_in_view(info, heightmap), failures,
+                                       config.max_consecutive_failures, budget, objects_known=False)
         if result.reason:
             break
     result.completed = result.goal_grasps > 0

@@ -219,6 +219,18 @@ def test_pushing_the_goal_out_of_the_workspace_loses_it(env, tmp_path):
     assert result.actions == 1 and result.pushed_out == 1
 
 
+def test_a_goal_pushed_only_partly_out_of_view_is_not_lost_and_can_be_picked(env, tmp_path):
+    case = tmp_path / 'edge.txt'
+    case.write_text(CUBE_AT_EDGE)
+    # The same push from 9 cm before the cube: its centre ends about 1 cm beyond the edge, 1.5 cm of it in view.
+    limits = replace(env.config.limits, push_edge_margin=0.0)
+    with PushGraspEnv(replace(env.config, limits=limits)) as edge_env:
+        policy = Scripted([(PUSH, 0.5, 0.104, 4), (GRASP, 0.5, 0.219, 0)])
+        result = run_goal_trial(edge_env, policy, GoalCase(case, goal_line=0), seed=0)
+    assert result.steps[0].objects_left_workspace == [0] and policy.masks[1].sum() >= 10
+    assert result.completed and result.reason == GOAL_PICKED and result.actions == 2, result.describe()
+
+
 def test_consecutive_failures_end_a_goal_trial(env, three_apart):
     config = EvaluationConfig(max_consecutive_failures=2, max_actions=10)
     empty_spot = Scripted([(GRASP, 0.30, 0.20, 0)])  # a workspace corner: nothing there
