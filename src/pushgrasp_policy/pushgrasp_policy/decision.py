@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -109,27 +110,38 @@ def unseen_finger_grasps(heightmap: Heightmap, num_rotations: int, limits: Motio
     decision. Such a grasp is True here. Rotation i closes the jaws along (cos a_i, sin a_i) in the heightmap
     (columns along +x, rows along +y).
     """
+    blocked = np.zeros((num_rotations, *heightmap.shape), dtype=bool)
+    for i in range(num_rotations):
+        blocked[i] = _unseen_finger_grasps_at(heightmap, i, num_rotations, limits, finger_offset, pad_half_width,
+                                              tolerance)
+    return blocked
+
+
+def _unseen_finger_grasps_at(heightmap: Heightmap, rotation: int, num_rotations: int,
+                             limits: MotionLimits | None = None, finger_offset: float = GRASP_FINGER_OFFSET,
+                             pad_half_width: float = GRASP_PAD_HALF_WIDTH,
+                             tolerance: float = UNSEEN_FINGER_TOLERANCE) -> np.ndarray:
+    """(rows, cols) bool: `unseen_finger_grasps` of one rotation."""
     limits = limits or MotionLimits()
     height = np.nan_to_num(np.asarray(heightmap.height, dtype=np.float32))
     rows, cols = height.shape
     resolution = heightmap.workspace.resolution
     fingertips = np.maximum(height - limits.grasp_depth, limits.min_tcp_height)  # above the table, like `height`
-    blocked = np.zeros((num_rotations, rows, cols), dtype=bool)
+    blocked = np.zeros((rows, cols), dtype=bool)
     r, c = np.arange(rows), np.arange(cols)
     inside = lambda index, size: (index >= 0) & (index < size)  # noqa: E731
-    for i in range(num_rotations):
-        angle = rotation_angle(i, num_rotations)
-        for side in (0.0, math.pi):
-            for across in (-pad_half_width, 0.0, pad_half_width):
-                # The point of the pad: finger_offset along the jaw axis, `across` to its left.
-                dx = finger_offset * math.cos(angle + side) - across * math.sin(angle + side)
-                dy = finger_offset * math.sin(angle + side) + across * math.cos(angle + side)
-                d_row, d_col = int(round(dy / resolution)), int(round(dx / resolution))
-                unseen = ~(inside(r + d_row, rows)[:, None] & inside(c + d_col, cols)[None])
-                if not unseen.any():
-                    continue
-                beyond = height[np.clip(r + d_row, 0, rows - 1)][:, np.clip(c + d_col, 0, cols - 1)]
-                blocked[i] |= unseen & (beyond > fingertips + tolerance)
+    angle = rotation_angle(rotation, num_rotations)
+    for side in (0.0, math.pi):
+        for across in (-pad_half_width, 0.0, pad_half_width):
+            # The point of the pad: finger_offset along the jaw axis, `across` to its left.
+            dx = finger_offset * math.cos(angle + side) - across * math.sin(angle + side)
+            dy = finger_offset * math.sin(angle + side) + across * math.cos(angle + side)
+            d_row, d_col = int(round(dy / resolution)), int(round(dx / resolution))
+            unseen = ~(inside(r + d_row, rows)[:, None] & inside(c + d_col, cols)[None])
+            if not unseen.any():
+                continue
+            beyond = height[np.clip(r + d_row, 0, rows - 1)][:, np.clip(c + d_col, 0, cols - 1)]
+            blocked |= unseen & (beyond > fingertips + tolerance)
     return blocked
 
 
@@ -204,36 +216,73 @@ def contained_push_strokes(heightmap: Heightmap, num_rotations: int, push_length
     `PUSH_MIN_SHOVE` gets stroke 0: it would change nothing (the reference method's way of wasting its last
     actions on the empty table beside blocks at the edge, and, once cut, of stopping short of them).
     """
-    workspace = heightmap.workspace
-    resolution = workspace.resolution
-    size, frames, _ = _ray_frames(workspace, num_rotations)
-    limits, cells = _front_cells(workspace, num_rotations, float(keep_inside))
-    occupied = (np.nan_to_num(heightmap.height, nan=0.0) >= min_height).astype(np.uint8)
-    half = max(0, int(round(corridor_half_width / resolution)))
-    kernel = np.ones((2 * half + 1, 1), dtype=np.uint8)
-    strokes = push_stroke_map(workspace, num_rotations, push_length, push_edge_margin).copy()
-    columns = np.broadcast_to(np.arange(size, dtype=np.int16), (size, size))
-    ahead = np.zeros((size, size + 1), dtype=np.int32)  # ahead[b, a]: cells in the way in canvas columns < a
-    for i, (warp, b, a) in enumerate(frames):
-        turned = cv2.warpAffine(occupied, warp, (size, size), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+    strokes = push_stroke_map(heightmap.workspace, num_rotations, push_length, push_edge_margin).copy()
+    scan = _PushScan(heightmap, num_rotations, keep_inside, corridor_half_width, min_height)
+    for i in range(num_rotations):
+        strokes[i] = scan.strokes(i, strokes[i], only_touching)
+    return strokes
+
+
+class _PushScan:
+    """`contained_push_strokes` one rotation at a time (so that a decision computes only the rotations it needs)."""
+
+    def __init__(self, heightmap: Heightmap, num_rotations: int, keep_inside: float, corridor_half_width: float,
+                 min_height: float) -> None:
+        workspace = heightmap.workspace
+        self.resolution = workspace.resolution
+        self.size, self.frames, _ = _ray_frames(workspace, num_rotations)
+        self.limits, self.cells = _front_cells(workspace, num_rotations, float(keep_inside))
+        self.occupied = (np.nan_to_num(heightmap.height, nan=0.0) >= min_height).astype(np.uint8)
+        half = max(0, int(round(corridor_half_width / self.resolution)))
+        self.kernel = np.ones((2 * half + 1, 1), dtype=np.uint8)
+        self.columns = np.broadcast_to(np.arange(self.size, dtype=np.int16), (self.size, self.size))
+        self.ahead = np.zeros((self.size, self.size + 1), dtype=np.int32)  # cells in the way in canvas columns < a
+
+    def strokes(self, i: int, controller_strokes: np.ndarray, only_touching: bool) -> np.ndarray:
+        """(rows, cols): rotation i's strokes, the controller's `controller_strokes` cut (see the function)."""
+        size, resolution, ahead = self.size, self.resolution, self.ahead
+        warp, b, a = self.frames[i]
+        turned = cv2.warpAffine(self.occupied, warp, (size, size), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        in_way = cv2.dilate(turned, kernel)  # (N, N): anything in the corridor across the push line
+        in_way = cv2.dilate(turned, self.kernel)  # (N, N): anything in the corridor across the push line
         np.cumsum(in_way, axis=1, out=ahead[:, 1:])
         # run_start[b, a]: where the run of material through cell a starts (a itself for a free cell).
-        run_start = np.maximum.accumulate(np.where(in_way == 0, columns, np.int16(-1)), axis=1) + 1
-        cell = cells[i]  # (rows, cols): the canvas column of the farthest point the pile front may reach
+        run_start = np.maximum.accumulate(np.where(in_way == 0, self.columns, np.int16(-1)), axis=1) + 1
+        cell = self.cells[i]  # (rows, cols): the canvas column of the farthest point the pile front may reach
         blocked = in_way[b, cell] > 0
         stop = np.where(blocked, run_start[b, cell], cell + 1)  # the pile must end before column `stop`
-        reach = np.where(blocked, (stop - a - 0.5) * resolution, limits[i])
+        reach = np.where(blocked, (stop - a - 0.5) * resolution, self.limits[i])
         material = (ahead[b, stop] - ahead[b, np.minimum(a + 1, stop)]) * resolution
-        strokes[i] = np.minimum(strokes[i], np.maximum(reach - material, 0.0))
+        strokes = np.minimum(controller_strokes, np.maximum(reach - material, 0.0))
         if only_touching:
             # Column k is met when its near side, (k - a - 0.5) cells ahead, is PUSH_MIN_SHOVE within the stroke.
-            last = np.floor(a + 0.5 + (strokes[i] - PUSH_MIN_SHOVE) / resolution).astype(np.intp)
+            last = np.floor(a + 0.5 + (strokes - PUSH_MIN_SHOVE) / resolution).astype(np.intp)
             end = np.clip(last + 1, a + 1, size)
             met = ahead[b, end] - ahead[b, a + 1] > 0  # material in canvas columns a+1 .. end-1
-            strokes[i] = np.where(met, strokes[i], 0.0)
-    return strokes
+            strokes = np.where(met, strokes, 0.0)
+        return strokes
+
+
+def _lazy_argmax(q: np.ndarray, allowed_at: Callable[[int], np.ndarray] | None) -> tuple[tuple[int, int, int],
+                                                                                         float]:
+    """The argmax of `q` over the entries `allowed_at(rotation)` ((rows, cols) bool) allows, and its value.
+
+    The same (rotation, row, col) as the argmax of `q` masked by every rotation's mask (pixel first, then the
+    lowest rotation), computing a rotation's mask only when the argmax lands in it. Value -inf: none allowed.
+    `allowed_at` None: every entry is.
+    """
+    q = q.copy() if allowed_at is not None else q
+    checked: set[int] = set()
+    while True:
+        # Pixel first, then rotation: ties resolve to the argmax of the best-over-rotations map.
+        pixel = np.unravel_index(int(np.argmax(q.max(axis=0))), q.shape[1:])
+        rotation = int(np.argmax(q[:, pixel[0], pixel[1]]))
+        best = (rotation, int(pixel[0]), int(pixel[1]))
+        value = float(q[best])
+        if not np.isfinite(value) or allowed_at is None or rotation in checked:
+            return best, value
+        checked.add(rotation)
+        q[rotation][~allowed_at(rotation)] = -np.inf
 
 
 def _check_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heightmap) -> tuple[np.ndarray, np.ndarray]:
@@ -272,35 +321,42 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
         raise ValueError('exploration needs a seeded np.random.Generator')
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f'epsilon must be in [0, 1], got {epsilon}')
-    if keep_pushes_inside is None:
-        strokes = None
-        pushable = pushable_mask(heightmap, push_q.shape[0], push_length, push_edge_margin, min_push_stroke)
-    else:
-        strokes = contained_push_strokes(heightmap, push_q.shape[0], push_length, push_edge_margin,
-                                         keep_pushes_inside, min_height=min_grasp_height, only_touching=True)
-        pushable = strokes >= shortest_push_stroke(push_length, min_push_stroke)
+    num_rotations = push_q.shape[0]
+    pushable = pushable_mask(heightmap, num_rotations, push_length, push_edge_margin, min_push_stroke) \
+        & np.isfinite(push_q)
     graspable = grasp_mask(heightmap, min_grasp_height)[None] & np.isfinite(grasp_q)
-    pushable = pushable & np.isfinite(push_q)
-    guarded_grasps = graspable & ~unseen_finger_grasps(heightmap, grasp_q.shape[0]) if guard_unseen_fingers \
-        else graspable
-    if guarded_grasps.any() or pushable.any():  # the guards never leave the policy without a choice
-        graspable = guarded_grasps
-    elif strokes is not None:  # then pushes run cut but whether or not they touch anything
-        strokes = contained_push_strokes(heightmap, push_q.shape[0], push_length, push_edge_margin,
-                                         keep_pushes_inside, min_height=min_grasp_height)
-        pushable = (strokes >= shortest_push_stroke(push_length, min_push_stroke)) & np.isfinite(push_q)
-    candidates = {
-        PrimitiveType.PUSH: np.where(pushable, push_q, -np.inf),
-        PrimitiveType.GRASP: np.where(graspable, grasp_q, -np.inf),
-    }
+    push_candidates = np.where(pushable, push_q, -np.inf)
+    grasp_candidates = np.where(graspable, grasp_q, -np.inf)
+    # The rules that need a scan of the scene per rotation are computed only for the rotations the argmax lands
+    # in (most decisions need one or two of the 16).
+    strokes: dict[int, np.ndarray] = {}
+    scan = None if keep_pushes_inside is None else _PushScan(heightmap, num_rotations, keep_pushes_inside,
+                                                             PUSH_CORRIDOR_HALF_WIDTH, min_grasp_height)
+    controller_strokes = push_stroke_map(heightmap.workspace, num_rotations, push_length, push_edge_margin)
+    shortest = shortest_push_stroke(push_length, min_push_stroke)
+
+    def contained(only_touching: bool) -> Callable[[int], np.ndarray]:
+        def allowed_at(i: int) -> np.ndarray:
+            strokes[i] = scan.strokes(i, controller_strokes[i], only_touching)
+            return strokes[i] >= shortest
+        return allowed_at
+
+    def seen_fingers(i: int) -> np.ndarray:
+        return ~_unseen_finger_grasps_at(heightmap, i, num_rotations)
+
     best_pixel, best_value = {}, {}
-    for kind, q in candidates.items():
-        # Pixel first, then rotation: ties resolve to the argmax of the best-over-rotations map.
-        pixel = np.unravel_index(int(np.argmax(q.max(axis=0))), q.shape[1:])
-        rotation = int(np.argmax(q[:, pixel[0], pixel[1]]))
-        best_pixel[kind] = (rotation, int(pixel[0]), int(pixel[1]))
-        best_value[kind] = float(q[best_pixel[kind]])
-    valid = [kind for kind in candidates if np.isfinite(best_value[kind])]
+    best_pixel[PrimitiveType.PUSH], best_value[PrimitiveType.PUSH] = (
+        _lazy_argmax(push_candidates, contained(True)) if scan is not None else _lazy_argmax(push_candidates, None))
+    best_pixel[PrimitiveType.GRASP], best_value[PrimitiveType.GRASP] = (
+        _lazy_argmax(grasp_candidates, seen_fingers) if guard_unseen_fingers
+        else _lazy_argmax(grasp_candidates, None))
+    if not any(np.isfinite(v) for v in best_value.values()):  # the rules never leave the policy without a choice
+        best_pixel[PrimitiveType.GRASP], best_value[PrimitiveType.GRASP] = _lazy_argmax(grasp_candidates, None)
+        if scan is not None:  # pushes cut, whether or not they touch anything
+            strokes.clear()
+            untouched = _lazy_argmax(push_candidates, contained(False))
+            best_pixel[PrimitiveType.PUSH], best_value[PrimitiveType.PUSH] = untouched
+    valid = [kind for kind in (PrimitiveType.PUSH, PrimitiveType.GRASP) if np.isfinite(best_value[kind])]
     if not valid:
         raise ValueError('no primitive can be chosen: every Q-value is non-finite or masked')
 
@@ -317,8 +373,8 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
             else PrimitiveType.PUSH
 
     rotation, row, col = best_pixel[kind]
-    if kind == PrimitiveType.PUSH and strokes is not None:
-        push_length = min(push_length, float(strokes[rotation, row, col]))
+    if kind == PrimitiveType.PUSH and scan is not None:
+        push_length = min(push_length, float(strokes[rotation][row, col]))
     primitive = primitive_from_pixel(kind, rotation, row, col, heightmap.height, heightmap.workspace,
                                      num_rotations=push_q.shape[0], push_length=push_length,
                                      q_value=best_value[kind], stamp_ns=heightmap.stamp_ns)

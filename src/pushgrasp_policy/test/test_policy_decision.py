@@ -295,6 +295,38 @@ def test_with_the_cut_a_push_that_would_touch_nothing_is_left_out():
     assert (p.rotation_index, p.row, p.col) == (0, 40, 5)
 
 
+@pytest.mark.parametrize('seed', range(6))
+def test_the_rules_computed_per_rotation_on_demand_choose_what_the_full_masks_choose(seed):
+    rng = np.random.default_rng(seed)
+    heightmap = Heightmap.empty(DEFAULT_WORKSPACE)
+    rows, cols = DEFAULT_WORKSPACE.shape
+    for _ in range(25):  # blocks anywhere, some across the edges
+        r, c = rng.integers(-10, rows), rng.integers(-10, cols)
+        heightmap.height[max(r, 0):r + rng.integers(10, 30), max(c, 0):c + rng.integers(10, 30)] = rng.uniform(0.02,
+                                                                                                               0.1)
+    shape = (16, rows, cols)
+    push_q = rng.uniform(0, 1, shape).astype(np.float32)
+    grasp_q = rng.uniform(0, 1, shape).astype(np.float32)
+    grasp_q[:, rows - 10:] += 0.5  # the best grasps at the +y edge, where many have a finger beyond it
+    push_q *= 1.6 if seed % 2 else 1.0  # pushes win on odd seeds
+    decision = select_from_q_maps(push_q, grasp_q, heightmap, keep_pushes_inside=0.01)
+
+    # The rules' full maps, and the documented argmax (pixel first, then the lowest rotation) over them.
+    strokes = contained_push_strokes(heightmap, 16, keep_inside=0.01, only_touching=True)
+    pushes = np.where((strokes >= 0.02) & pushable_mask(heightmap, 16), push_q, -np.inf)
+    grasps = np.where(grasp_mask(heightmap)[None] & ~unseen_finger_grasps(heightmap, 16), grasp_q, -np.inf)
+    best = {}
+    for kind, q in ((PrimitiveType.PUSH, pushes), (PrimitiveType.GRASP, grasps)):
+        r, c = np.unravel_index(int(np.argmax(q.max(axis=0))), q.shape[1:])
+        best[kind] = (float(q[:, r, c].max()), int(np.argmax(q[:, r, c])), int(r), int(c))
+    kind = PrimitiveType.GRASP if best[PrimitiveType.GRASP][0] > best[PrimitiveType.PUSH][0] else PrimitiveType.PUSH
+    p = decision.primitive
+    assert (p.type, p.rotation_index, p.row, p.col) == (kind, *best[kind][1:])
+    assert p.q_value == pytest.approx(best[kind][0])
+    if kind == PrimitiveType.PUSH:
+        assert p.push_length == pytest.approx(min(0.1, strokes[p.rotation_index, p.row, p.col]))
+
+
 def test_grasps_with_a_finger_coming_down_on_an_object_beyond_the_edge_are_masked():
     heightmap = Heightmap.empty(WORKSPACE)
     rows, cols = WORKSPACE.shape
