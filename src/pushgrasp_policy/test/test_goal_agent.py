@@ -17,7 +17,7 @@ from pushgrasp_policy.evaluation import heightmap_of
 from pushgrasp_policy.goal_agent import (GoalAgent, GoalAgentConfig, GoalConditionedPolicy, GoalTransition,
                                          agnostic_goal_mask, goal_agent_from_checkpoint, grasp_examples,
                                          is_goal_checkpoint, push_reward)
-from pushgrasp_policy.goal_policy import goal_clearance
+from pushgrasp_policy.goal_policy import GOAL_KEEP_PUSHES_INSIDE, goal_clearance
 from pushgrasp_policy.networks import PushGraspQNet, QNetConfig
 from pushgrasp_policy.policy import PolicyConfig
 from pushgrasp_sim.env import PushGraspEnv, SimConfig
@@ -241,7 +241,9 @@ def test_the_policy_grasps_on_the_goal_past_the_threshold_and_pushes_near_it_bel
     heightmap, labels = two_blocks()
     agent = GoalAgent(SMALL)
     agent.trained['push'] = 1  # a push network that was trained: the hierarchy may push
-    policy = GoalConditionedPolicy(agent, PolicyConfig(avoid_repeats=False))
+    # Goal policies' pushes are not cut (GOAL_KEEP_PUSHES_INSIDE): the push at the Q's peak touches nothing.
+    config = PolicyConfig(avoid_repeats=False, keep_pushes_inside=GOAL_KEEP_PUSHES_INSIDE)
+    policy = GoalConditionedPolicy(agent, config)
     fixed_q(agent, 0.95)  # above the 0.9 threshold: grasp, on the goal
     decision = policy.decide(heightmap, labels == 1)
     assert decision.primitive.type == PrimitiveType.GRASP
