@@ -7,12 +7,14 @@ import importlib
 import math
 import re
 import runpy
+import time
 from pathlib import Path
 
 import pytest
 import rclpy
 import yaml
-from rclpy.action import get_action_client_names_and_types_by_node, get_action_server_names_and_types_by_node
+from rclpy.action import (ActionClient, ActionServer, get_action_client_names_and_types_by_node,
+                          get_action_server_names_and_types_by_node)
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -111,6 +113,24 @@ def test_parameter_files_match_the_declared_parameters(name, values):
             node.close()
 
 
+def own_actions(node, timeout=10.0):
+    """The action servers and clients of `node` as the ROS graph lists them, once it lists all the node holds.
+
+    The graph learns of a new node's entities asynchronously; on a loaded machine a query right after the node
+    started can miss some.
+    """
+    name, namespace = node.get_name(), node.get_namespace()
+    held_servers = sum(isinstance(w, ActionServer) for w in node.waitables)
+    held_clients = sum(isinstance(w, ActionClient) for w in node.waitables)
+    deadline = time.monotonic() + timeout
+    while True:
+        servers = {n for n, _ in get_action_server_names_and_types_by_node(node, name, namespace)}
+        clients = {n for n, _ in get_action_client_names_and_types_by_node(node, name, namespace)}
+        if (len(servers) >= held_servers and len(clients) >= held_clients) or time.monotonic() > deadline:
+            return servers, clients
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize(('name', 'values'), VARIANTS, ids=VARIANT_IDS)
 def test_every_subscription_has_a_publisher(name, values):
     graph = build_graph(name, **values)
@@ -121,9 +141,9 @@ def test_every_subscription_has_a_publisher(name, values):
             published |= {p.topic_name for p in node.node.publishers}
             for subscription in node.node.subscriptions:
                 subscribed.setdefault(subscription.topic_name, []).append(spec.name)
-            own_name, own_namespace = node.node.get_name(), node.node.get_namespace()
-            servers |= {n for n, _ in get_action_server_names_and_types_by_node(node.node, own_name, own_namespace)}
-            for action, _ in get_action_client_names_and_types_by_node(node.node, own_name, own_namespace):
+            own_servers, own_clients = own_actions(node.node)
+            servers |= own_servers
+            for action in own_clients:
                 clients.setdefault(action, []).append(spec.name)
         finally:
             node.close()

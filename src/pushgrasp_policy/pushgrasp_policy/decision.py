@@ -304,8 +304,8 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
     """Choose the primitive with the highest Q-value over (primitive, rotation, pixel).
 
     Grasp pixels lower than `min_grasp_height`, with `guard_unseen_fingers` grasps in `unseen_finger_grasps`,
-    pushes outside `pushable_mask` (with `push_edge_margin` and
-    `min_push_stroke`, the controller's settings) and non-finite Q-values are never chosen. With `explore`,
+    pushes outside `pushable_mask` (with `push_edge_margin` and `min_push_stroke`, the controller's settings)
+    and non-finite Q-values are never chosen. With `explore`,
     the primitive type is drawn uniformly at random with probability `epsilon` (from `rng`) and its best
     rotation and pixel are taken, as in the reference method; otherwise grasp wins only when its best
     value is strictly higher than the best push. Among equal values the pixel is the first (row-major)
@@ -313,8 +313,7 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
     `keep_pushes_inside` (metres), pushes are cut to `contained_push_strokes` and left out where that is
     shorter than the controller's shortest stroke or where they would touch nothing (`only_touching`). When
     these rules leave nothing to choose, the grasps are taken unguarded and the pushes whether or not they touch
-    anything. Raises ValueError when the maps do not fit the heightmap or
-    hold no choosable value.
+    anything. Raises ValueError when the maps do not fit the heightmap or hold no choosable value.
     """
     push_q, grasp_q = _check_q_maps(push_q, grasp_q, heightmap)
     if explore and rng is None:
@@ -345,11 +344,10 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
         return ~_unseen_finger_grasps_at(heightmap, i, num_rotations)
 
     best_pixel, best_value = {}, {}
-    best_pixel[PrimitiveType.PUSH], best_value[PrimitiveType.PUSH] = (
-        _lazy_argmax(push_candidates, contained(True)) if scan is not None else _lazy_argmax(push_candidates, None))
-    best_pixel[PrimitiveType.GRASP], best_value[PrimitiveType.GRASP] = (
-        _lazy_argmax(grasp_candidates, seen_fingers) if guard_unseen_fingers
-        else _lazy_argmax(grasp_candidates, None))
+    best_pixel[PrimitiveType.PUSH], best_value[PrimitiveType.PUSH] = _lazy_argmax(
+        push_candidates, contained(True) if scan is not None else None)
+    best_pixel[PrimitiveType.GRASP], best_value[PrimitiveType.GRASP] = _lazy_argmax(
+        grasp_candidates, seen_fingers if guard_unseen_fingers else None)
     if not any(np.isfinite(v) for v in best_value.values()):  # the rules never leave the policy without a choice
         best_pixel[PrimitiveType.GRASP], best_value[PrimitiveType.GRASP] = _lazy_argmax(grasp_candidates, None)
         if scan is not None:  # pushes cut, whether or not they touch anything
