@@ -78,6 +78,18 @@ def grasp_mask(heightmap: Heightmap, min_height: float = MIN_GRASP_HEIGHT) -> np
     return heightmap.height >= min_height
 
 
+def _shifted(height: np.ndarray, d_row: int, d_col: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) each: the height at (r + d_row, c + d_col) for every cell (r, c), and whether that lies inside.
+
+    Outside the heightmap the height is the nearest edge cell's.
+    """
+    rows, cols = height.shape
+    r, c = np.arange(rows) + d_row, np.arange(cols) + d_col
+    values = height[np.clip(r, 0, rows - 1)][:, np.clip(c, 0, cols - 1)]
+    inside = ((r >= 0) & (r < rows))[:, None] & ((c >= 0) & (c < cols))[None]
+    return values, inside
+
+
 def sample_shifted(height: np.ndarray, angles: np.ndarray, distance: float, resolution: float,
                    outside: str = 'table') -> np.ndarray:
     """(len(angles), rows, cols): the height at p + distance * (cos a, sin a) for every angle a and pixel p.
@@ -87,14 +99,13 @@ def sample_shifted(height: np.ndarray, angles: np.ndarray, distance: float, reso
     """
     if outside not in ('table', 'edge'):
         raise ValueError(f"outside must be 'table' or 'edge', got {outside!r}")
-    rows, cols = height.shape
     d_col = np.rint(distance * np.cos(angles) / resolution).astype(np.int64)
     d_row = np.rint(distance * np.sin(angles) / resolution).astype(np.int64)
-    pad = int(max(np.abs(d_col).max(initial=0), np.abs(d_row).max(initial=0)))
-    padded = np.pad(height, pad, mode='constant' if outside == 'table' else 'edge')
-    r = np.arange(rows)[None, :, None] + pad + d_row[:, None, None]
-    c = np.arange(cols)[None, None, :] + pad + d_col[:, None, None]
-    return padded[r, c]
+    samples = np.empty((len(d_row), *height.shape), dtype=height.dtype)
+    for k in range(len(d_row)):
+        values, inside = _shifted(height, int(d_row[k]), int(d_col[k]))
+        samples[k] = values if outside == 'edge' else np.where(inside, values, 0)
+    return samples
 
 
 def unseen_finger_grasps(heightmap: Heightmap, num_rotations: int, limits: MotionLimits | None = None,
@@ -124,24 +135,17 @@ def _unseen_finger_grasps_at(heightmap: Heightmap, rotation: int, num_rotations:
     """(rows, cols) bool: `unseen_finger_grasps` of one rotation."""
     limits = limits or MotionLimits()
     height = np.nan_to_num(np.asarray(heightmap.height, dtype=np.float32))
-    rows, cols = height.shape
     resolution = heightmap.workspace.resolution
     fingertips = np.maximum(height - limits.grasp_depth, limits.min_tcp_height)  # above the table, like `height`
-    blocked = np.zeros((rows, cols), dtype=bool)
-    r, c = np.arange(rows), np.arange(cols)
-    inside = lambda index, size: (index >= 0) & (index < size)  # noqa: E731
+    blocked = np.zeros(height.shape, dtype=bool)
     angle = rotation_angle(rotation, num_rotations)
     for side in (0.0, math.pi):
         for across in (-pad_half_width, 0.0, pad_half_width):
             # The point of the pad: finger_offset along the jaw axis, `across` to its left.
             dx = finger_offset * math.cos(angle + side) - across * math.sin(angle + side)
             dy = finger_offset * math.sin(angle + side) + across * math.cos(angle + side)
-            d_row, d_col = int(round(dy / resolution)), int(round(dx / resolution))
-            unseen = ~(inside(r + d_row, rows)[:, None] & inside(c + d_col, cols)[None])
-            if not unseen.any():
-                continue
-            beyond = height[np.clip(r + d_row, 0, rows - 1)][:, np.clip(c + d_col, 0, cols - 1)]
-            blocked |= unseen & (beyond > fingertips + tolerance)
+            beyond, seen = _shifted(height, int(np.rint(dy / resolution)), int(np.rint(dx / resolution)))
+            blocked |= ~seen & (beyond > fingertips + tolerance)  # the nearest edge cell: the unseen continues
     return blocked
 
 

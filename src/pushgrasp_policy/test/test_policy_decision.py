@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Selecting a primitive from Q-maps: the argmax, the grasp mask and epsilon-greedy exploration."""
 
+import contextlib
 import math
 
 import numpy as np
@@ -12,7 +13,6 @@ from pushgrasp_control.primitives import PrimitiveType, primitive_from_pixel
 from pushgrasp_perception.heightmap import Heightmap
 from pushgrasp_perception.workspace import Workspace
 from pushgrasp_perception import DEFAULT_WORKSPACE
-from pushgrasp_perception.projection import heightmap_from_rgbd
 from pushgrasp_policy.decision import (contained_push_strokes, grasp_mask, pushable_mask, select_from_q_maps,
                                        unseen_finger_grasps)
 from pushgrasp_policy.policy import PolicyConfig, QMapPolicy, RepeatGuard
@@ -349,21 +349,24 @@ def test_grasps_with_a_finger_coming_down_on_an_object_beyond_the_edge_are_maske
     assert (p.rotation_index, p.row, p.col) == (2, rows - 5, 32)
 
 
+@contextlib.contextmanager
+def scene_in_physics(tmp_path, case_text):
+    """A simulator reset to the test case `case_text`, and the heightmap of its first frame."""
+    from pushgrasp_policy.evaluation import heightmap_of
+    from pushgrasp_sim.env import PushGraspEnv
+    case = tmp_path / 'case.txt'
+    case.write_text(case_text)
+    with PushGraspEnv() as env:
+        yield env, heightmap_of(env.reset(0, str(case)), env)
+
+
 # A plank lying along y across the +y edge of the workspace: 3 cm of it are out of view.
 PLANK_ACROSS_THE_EDGE = '3.obj 0.3 0.47 0.65 -0.500000 0.204000 0.012500 0 0 1.570796\n'
 
 
 @pytest.mark.parametrize('guard', [False, True])
 def test_in_physics_a_grasp_with_a_finger_on_the_unseen_part_of_a_plank_is_not_chosen(tmp_path, guard):
-    from pushgrasp_sim.env import PushGraspEnv
-    case = tmp_path / 'case.txt'
-    case.write_text(PLANK_ACROSS_THE_EDGE)
-    env = PushGraspEnv()
-    try:
-        observation = env.reset(0, str(case))
-        color, height = heightmap_from_rgbd(observation.color, observation.depth, observation.intrinsics,
-                                            observation.camera_pose, DEFAULT_WORKSPACE)
-        heightmap = Heightmap(color, height, DEFAULT_WORKSPACE)
+    with scene_in_physics(tmp_path, PLANK_ACROSS_THE_EDGE) as (env, heightmap):
         x, _, _ = env.object_states()[0].position
         row, col = DEFAULT_WORKSPACE.base_to_pixel(x, DEFAULT_WORKSPACE.y_max - 0.01)
         push_q = np.full((16, *DEFAULT_WORKSPACE.shape), -np.inf, dtype=np.float32)
@@ -378,8 +381,6 @@ def test_in_physics_a_grasp_with_a_finger_on_the_unseen_part_of_a_plank_is_not_c
         else:
             assert primitive.rotation_index == 4
             assert not info.grasp_success and 'protective stop' in info.error
-    finally:
-        env.close()
 
 
 TWO_CUBES_TOWARDS_THE_EDGE = ('4.obj 0.3 0.47 0.65 -0.500000 0.120000 0.025000 0 0 0\n'
@@ -389,15 +390,7 @@ TWO_CUBES_TOWARDS_THE_EDGE = ('4.obj 0.3 0.47 0.65 -0.500000 0.120000 0.025000 0
 @pytest.mark.parametrize('keep_inside', [None, 0.01])
 def test_in_physics_the_cut_push_keeps_a_row_of_blocks_in_the_workspace(tmp_path, keep_inside):
     """Two 5 cm cubes in a row before the +y edge; a full push along +y shoves the far one out, the cut one not."""
-    from pushgrasp_sim.env import PushGraspEnv
-    case = tmp_path / 'case.txt'
-    case.write_text(TWO_CUBES_TOWARDS_THE_EDGE)
-    env = PushGraspEnv()
-    try:
-        observation = env.reset(0, str(case))
-        color, height = heightmap_from_rgbd(observation.color, observation.depth, observation.intrinsics,
-                                            observation.camera_pose, DEFAULT_WORKSPACE)
-        heightmap = Heightmap(color, height, DEFAULT_WORKSPACE)
+    with scene_in_physics(tmp_path, TWO_CUBES_TOWARDS_THE_EDGE) as (env, heightmap):
         near = env.object_states()[0].position
         row, col = DEFAULT_WORKSPACE.base_to_pixel(near[0], near[1] - 0.06)
         push_q = np.zeros((16, *DEFAULT_WORKSPACE.shape), dtype=np.float32)
@@ -412,5 +405,3 @@ def test_in_physics_the_cut_push_keeps_a_row_of_blocks_in_the_workspace(tmp_path
         else:
             assert primitive.push_length < 0.06
             assert info.objects_left_workspace == [] and info.objects_remaining == 2
-    finally:
-        env.close()
