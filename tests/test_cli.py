@@ -98,6 +98,28 @@ def test_eval_can_let_pushes_run_their_full_stroke(tmp_path, monkeypatch):
     assert made and all(policy.config.keep_pushes_inside == 0.02 for policy in made)
 
 
+def test_eval_drops_random_scenes_as_the_reference_or_as_told(tmp_path, monkeypatch, capsys):
+    from pushgrasp_sim.env import PushGraspEnv
+    specs = []
+    reset = PushGraspEnv.reset
+    monkeypatch.setattr(PushGraspEnv, 'reset',
+                        lambda self, seed, scene=None: specs.append(scene) or reset(self, seed, scene))
+    out = tmp_path / 'eval.json'
+    assert main(['eval', '--policy', 'heuristic', '--random', '2', '--trials', '1', '--max-actions', '1',
+                 '--json', str(out)]) == 0
+    assert [(s.num_objects, s.drop_margin) for s in specs] == [(2, 0.1)]  # 0.1 m inside each edge, as the reference
+    assert json.loads(out.read_text())['settings']['drop_margin'] == 0.1
+    assert main(['eval', '--policy', 'heuristic', '--method', 'goal', '--random', '2', '--trials', '1',
+                 '--max-actions', '1', '--drop-margin', '0.15', '--json', str(out)]) == 0
+    assert (specs[-1].num_objects, specs[-1].drop_margin) == (2, 0.15)
+    assert json.loads(out.read_text())['settings']['drop_margin'] == 0.15
+    capsys.readouterr()
+    assert main(['eval', '--policy', 'heuristic', '--cases', 'challenging', '--drop-margin', '0.1']) == 2
+    assert '--drop-margin' in capsys.readouterr().err
+    assert main(['eval', '--policy', 'heuristic', '--random', '2', '--drop-margin', '-0.1']) == 2
+    assert 'drop_margin must be' in capsys.readouterr().err
+
+
 def test_eval_rejects_a_malformed_case_file_and_a_bad_policy_with_exit_2(tmp_path, capsys):
     bad = tmp_path / 'bad.txt'
     bad.write_text('4.obj 0.3 0.4 0.6 -0.5 0.0 0.025 0 0 0\n4.obj 0.3 0.4\n')

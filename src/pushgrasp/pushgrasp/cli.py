@@ -164,8 +164,11 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.keep_pushes_inside is not None:
             keep_pushes_inside = keep_pushes_inside_setting(args.keep_pushes_inside)
             policy_from_spec = partial(policy_from_spec, keep_pushes_inside=keep_pushes_inside)
+        if args.drop_margin is not None and random is None:
+            raise ValueError('--drop-margin sets how random scenes are dropped, and there are none: add --random N')
         config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures,
-                                  probe_goal_grasps=args.probe_goal_grasps)
+                                  probe_goal_grasps=args.probe_goal_grasps,
+                                  **({} if args.drop_margin is None else {'drop_margin': args.drop_margin}))
         cases = expand_goal_cases(args.goals, random) if goal else expand_cases(args.cases, random)
         policy_from_spec(args.policy, seed)  # a bad policy is reported here, before any trial runs
     except ValueError as error:
@@ -200,6 +203,7 @@ def run_eval(args: argparse.Namespace) -> int:
                   else {'name': name, 'scene': str(scene)} for name, scene in cases],
         'max_actions': args.max_actions, 'actions_per_object': config.actions_per_object,
         'max_consecutive_failures': config.max_consecutive_failures,
+        'drop_margin': config.drop_margin if random is not None else None,
         'pictures': str(config.save_pictures) if config.save_pictures else None,
         'seed_rule': 'trial k of case c: np.random.SeedSequence([seed, c, k]).generate_state(1)[0]'}
     write_json(args.json, summary)
@@ -700,6 +704,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help='--method goal with a goal-conditioned policy: before each action, try its best goal '
                                  'grasp and undo it; each step records whether it would have picked the goal, and '
                                  'probe_motion_number the motions had it grasped at the first such step')
+    evaluation.add_argument('--drop-margin', type=float, default=None, metavar='M',
+                            help='with --random N: drop the objects with their centres at least M metres inside the '
+                                 'workspace edges (default 0.1, as the reference code; training scenes use 0.06)')
     evaluation.add_argument('--trials', type=int, default=10, help='trials per case (default 10)')
     evaluation.add_argument('--max-actions', type=int, default=None, metavar='M',
                             help='action budget per trial (default 5 per object)')

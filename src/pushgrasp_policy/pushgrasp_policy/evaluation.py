@@ -20,6 +20,9 @@ Metrics (goal-agnostic clearing, as in the reference benchmark; see `summarize`)
 - grasp success: mean over completed trials of (successful grasps / grasp attempts);
 - action efficiency: mean over completed trials of (N / actions taken).
 
+Random scenes: N objects dropped with their centres at least `drop_margin` inside each workspace edge, by
+default 0.1 m as the reference code drops them (`REFERENCE_DROP_MARGIN`; training scenes spread wider).
+
 Seeds: trial k (0-based) of case c (0-based, in the order given) uses `trial_seed(seed, c, k)`, i.e.
 `np.random.SeedSequence([seed, c, k]).generate_state(1)[0]`: the scene (random objects, camera noise) and,
 with a policy factory, the policy are seeded with it. A trial's result therefore depends only on
@@ -73,6 +76,9 @@ SIM_UNSTABLE = 'simulation unstable'
 such trials are left out of the metrics and counted in `num_invalid`."""
 EXCLUDED = (EMPTY_SCENE, SIM_UNSTABLE)
 
+REFERENCE_DROP_MARGIN = 0.1
+"""How far (m) inside each workspace edge the reference code releases the objects of its random scenes."""
+
 Scene = int | str | Path
 """A number of random objects or a test-case path, as `PushGraspEnv.reset` takes it."""
 PolicyFactory = Callable[[int], Policy]
@@ -94,6 +100,8 @@ class EvaluationConfig:
     save_pictures: Path | None = None
     """Directory for per-step PNGs (the chosen primitive drawn on its Q-map); None: no pictures.
     `evaluate` gives each trial its own sub-directory `<case>/trial_<k>`."""
+    drop_margin: float = REFERENCE_DROP_MARGIN
+    """Random scenes: objects are released with their centre at least this far (m) inside the workspace edges."""
     probe_goal_grasps: bool = False
     """Goal trials of a policy with `goal_grasp` (the goal-conditioned one): before each action, try its best goal
     grasp from a snapshot of the simulator and undo it (`StepRecord.goal_grasp_probe`). A diagnostic of the
@@ -106,8 +114,17 @@ class EvaluationConfig:
             raise ValueError(f'max_actions must be at least 1, got {self.max_actions}')
         if self.actions_per_object < 1:
             raise ValueError(f'actions_per_object must be at least 1, got {self.actions_per_object}')
+        if not (math.isfinite(self.drop_margin) and self.drop_margin >= 0):
+            raise ValueError(f'drop_margin must be a finite number of metres >= 0, got {self.drop_margin}')
         if self.save_pictures is not None:
             self.save_pictures = Path(self.save_pictures)
+
+    def scene_to_reset(self, scene: Scene, seed: int) -> Any:
+        """What `PushGraspEnv.reset` takes for `scene`: N random objects become a SceneSpec with `drop_margin`."""
+        if isinstance(scene, int):
+            from pushgrasp_sim.scene import SceneSpec
+            return SceneSpec(num_objects=scene, seed=seed, drop_margin=self.drop_margin)
+        return scene
 
     def action_budget(self, num_objects: int) -> int:
         """The most actions a trial with `num_objects` objects may take."""
@@ -370,7 +387,7 @@ def run_trial(env: PushGraspEnv, policy: Policy, scene: Scene, seed: int, config
     config = config or EvaluationConfig()
     rng = rng if rng is not None else np.random.default_rng(seed)
     workspace = env.config.workspace
-    observation = env.reset(seed=seed, scene=scene)
+    observation = env.reset(seed=seed, scene=config.scene_to_reset(scene, seed))
     initial = {s.index for s in env.object_states() if s.inside_workspace}
     result = TrialResult(case=case if case is not None else str(scene), seed=int(seed), num_objects=len(initial))
     if not initial:

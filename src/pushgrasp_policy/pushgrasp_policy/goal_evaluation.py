@@ -77,10 +77,10 @@ class GoalCase:
     goal_line: int | None = None
     """The 0-based object line of the test case naming the goal; None: a random visible object each trial."""
 
-    def scene_spec(self, seed: int) -> Any:
+    def scene_spec(self, seed: int, config: EvaluationConfig) -> Any:
         """What `PushGraspEnv.reset` takes for this case (a SceneSpec with the goal line for test cases)."""
         if self.goal_line is None:
-            return self.scene
+            return config.scene_to_reset(self.scene, seed)
         from pushgrasp_sim.scene import SceneSpec
         return SceneSpec(testcase=self.scene, goal_line=self.goal_line, seed=seed)
 
@@ -265,7 +265,7 @@ def run_goal_trial(env: PushGraspEnv, policy: GoalPolicy, scene: GoalCase, seed:
     """
     config = config or EvaluationConfig()
     rng = rng if rng is not None else np.random.default_rng(seed)
-    observation = env.reset(seed=seed, scene=scene.scene_spec(seed))
+    observation = env.reset(seed=seed, scene=scene.scene_spec(seed, config))
     initial = {s.index for s in env.object_states() if s.inside_workspace}
     result = GoalTrialResult(case=case if case is not None else str(scene.scene), seed=int(seed),
                              num_objects=len(initial))

@@ -60,10 +60,12 @@ def test_goals_files_list_case_and_goal_index_pairs(tmp_path, three_apart):
     assert cases[0][1] == GoalCase(scene=three_apart, goal_line=2)
     assert cases[1][1].scene == TESTCASE_DIR / 'side_by_side.txt'
     assert cases[2][1].scene == TESTCASE_DIR / 'challenging' / 'challenging_01_cube_square.txt'
-    spec = cases[0][1].scene_spec(7)
+    spec = cases[0][1].scene_spec(7, EvaluationConfig())
     assert spec.testcase == three_apart and spec.goal_line == 2 and spec.seed == 7
     random = expand_goal_cases(goals, random=5)
-    assert random[-1] == ('random5', GoalCase(scene=5)) and random[-1][1].scene_spec(3) == 5
+    assert random[-1] == ('random5', GoalCase(scene=5))
+    spec = random[-1][1].scene_spec(3, EvaluationConfig(drop_margin=0.08))   # random objects, the evaluation's spread
+    assert (spec.num_objects, spec.seed, spec.testcase, spec.drop_margin) == (5, 3, None, 0.08)
 
 
 @pytest.mark.parametrize('line, message', [

@@ -12,8 +12,14 @@ cell.xml, which also holds the arm and the camera). Naming, relied on by the res
 
 Random scenes follow the reference system: objects are released one by one from a random pose above the
 workspace (random shape, uniformly random orientation, position inside the workspace with a margin), the
-pile settles, and any object that ended up outside the workspace is dropped again. Objects waiting for
-their turn are parked far below the table. Everything random comes from np.random.default_rng(seed).
+pile settles, and any object that ended up outside the workspace (or caught on the robot above it) is
+dropped again. Objects waiting for their turn are parked far below the table. Everything random comes from
+np.random.default_rng(seed).
+
+The drop margin: the reference code releases each object 0.1 m or more inside every workspace edge, and the
+evaluators build their random scenes that way (`pushgrasp_policy.evaluation.REFERENCE_DROP_MARGIN`).
+`SceneSpec`'s default, 0.06 m, spreads piles wider; training scenes use it (the shipped weights were trained
+on such scenes).
 """
 
 from __future__ import annotations
@@ -111,7 +117,8 @@ class SceneSpec:
     shapes: tuple[str, ...] = SHAPE_NAMES
     """Shapes random scenes draw from (uniformly)."""
     drop_margin: float = 0.06
-    """Objects are released with their centre at least this far (m) inside the workspace edges."""
+    """Objects are released with their centre at least this far (m) inside the workspace edges (the
+    evaluators use the reference code's 0.1 m; see the module)."""
     drop_clearance: float = 0.01
     """Gap (m) between a released object's bounding sphere and the table or the objects below it."""
     drop_interval_steps: int = 50
@@ -365,19 +372,27 @@ def object_states(model: mujoco.MjModel, data: mujoco.MjData,
     for obj in scene_objects(model):
         body = model.body(obj.body_name).id
         position = data.xpos[body].copy()
-        inside = workspace.contains(position[0], position[1]) and (
-            workspace.z_min - 0.01 <= position[2] <= workspace.z_max)
+        inside = bool(_inside_workspace(position, workspace)[0])
         states.append(ObjectState(index=obj.index, body_name=obj.body_name, shape=obj.shape,
                                   color_rgb01=obj.color_rgb01, position=position, quaternion=data.xquat[body].copy(),
                                   inside_workspace=inside))
     return states
 
 
-def _inside(data: mujoco.MjData, handles: _Handles, workspace: Workspace) -> np.ndarray:
-    xyz = data.qpos[handles.qpos[:, None] + np.arange(3)]
+def _inside_workspace(centres: np.ndarray, workspace: Workspace) -> np.ndarray:
+    """Whether each object centre (rows of `centres`, metres) counts as inside the workspace.
+
+    Its (x, y) must lie in the workspace and its z between 1 cm under the table and workspace.z_max: an object
+    caught on the robot above the table is not in the scene.
+    """
+    xyz = np.atleast_2d(centres)
     return ((xyz[:, 0] >= workspace.x_min) & (xyz[:, 0] <= workspace.x_max)
             & (xyz[:, 1] >= workspace.y_min) & (xyz[:, 1] <= workspace.y_max)
-            & (xyz[:, 2] >= workspace.z_min - 0.01))
+            & (xyz[:, 2] >= workspace.z_min - 0.01) & (xyz[:, 2] <= workspace.z_max))
+
+
+def _inside(data: mujoco.MjData, handles: _Handles, workspace: Workspace) -> np.ndarray:
+    return _inside_workspace(data.qpos[handles.qpos[:, None] + np.arange(3)], workspace)
 
 
 def _set_pose(data: mujoco.MjData, handles: _Handles, k: int, position: np.ndarray, quaternion: np.ndarray) -> None:

@@ -92,6 +92,21 @@ def test_objects_that_land_outside_are_dropped_again():
     assert no_redrop.report.outside  # the same drops without re-dropping leave objects outside
 
 
+def test_an_object_caught_on_the_robot_is_dropped_again():
+    # Thirty objects released over the reference's 25 cm square, each before the ones below have landed: one
+    # cube comes to rest on the wrist, 0.75 m above the table, over the workspace but not in it.
+    spec = SceneSpec(num_objects=30, seed=4158717079, drop_margin=0.1)
+    no_redrop = build_scene(dataclasses.replace(spec, max_redrop_rounds=0))
+    caught = [s for s in object_states(no_redrop.model, no_redrop.data)
+              if DEFAULT_WORKSPACE.contains(s.position[0], s.position[1]) and s.position[2] > DEFAULT_WORKSPACE.z_max]
+    assert [s.index for s in caught] == [11] and not caught[0].inside_workspace
+    assert 11 in no_redrop.report.outside
+    scene = build_scene(spec)
+    states = object_states(scene.model, scene.data)
+    assert scene.report.outside == [] and all(s.inside_workspace for s in states)
+    assert max(s.position[2] for s in states) < 0.2
+
+
 def test_testcase_scene_places_objects_at_file_poses():
     path = next(p for p in example_testcases() if p.name == 'parked_outside.txt')
     case = load_testcase(path)
