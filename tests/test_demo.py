@@ -8,6 +8,13 @@ The sim graph's task node runs the episode; the demo reads its Transitions and m
 import json
 import shutil
 import subprocess
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+
+from pushgrasp.demo import report_decision_picture
+from pushgrasp_perception.ros.conversions import image_to_msg
 
 
 # Three blocks far apart, each easy to grasp alone.
@@ -46,3 +53,20 @@ def test_demo_clears_isolated_blocks_writes_its_report_and_repeats_for_a_seed(tm
     key = [(s['primitive'], s['row'], s['col'], s['rotation_index'], s['grasp_success']) for s in first['steps']]
     assert key == [(s['primitive'], s['row'], s['col'], s['rotation_index'], s['grasp_success'])
                    for s in second['steps']]
+
+
+def test_a_step_without_a_transition_gets_the_policy_nodes_picture_of_its_choice(tmp_path, capsys):
+    # The task node saw no heightmap after the last action, so no Transition came for it: its picture is the
+    # policy node's, found by the stamp of the heightmap the primitive was chosen on.
+    picture = np.zeros((224, 224, 3), dtype=np.uint8)
+    picture[100:120, 50:60] = (255, 0, 0)
+    client = SimpleNamespace(pictures={1234: image_to_msg(picture, 'rgb8')})
+    pictures = {0: str(tmp_path / 'step_00_qmap.png')}
+    report_decision_picture(client, {'step': 1, 'heightmap_stamp_ns': 1234, 'description': 'grasp at ...'},
+                            tmp_path, pictures)
+    written = cv2.cvtColor(cv2.imread(pictures[1]), cv2.COLOR_BGR2RGB)
+    assert pictures[1] == str(tmp_path / 'step_01_qmap.png') and written.shape == (448, 448, 3)
+    assert (written[200:240, 100:120] == (255, 0, 0)).all() and written[:200].max() == 0
+    report_decision_picture(client, {'step': 2, 'heightmap_stamp_ns': 99, 'description': 'push at ...'},
+                            tmp_path, pictures)   # its picture never came: the step stays without one
+    assert 2 not in pictures and 'no picture of the choice' in capsys.readouterr().out

@@ -17,9 +17,9 @@ from pushgrasp_policy.evaluation import (ACTION_BUDGET, CLEARED, EMPTY_SCENE, TO
 GRASP, PUSH = PrimitiveType.GRASP, PrimitiveType.PUSH
 
 
-def primitive(kind, row=10, col=20, q_value=0.5):
+def primitive(kind, row=10, col=20, q_value=0.5, stamp_ns=0):
     return Primitive(type=kind, row=row, col=col, rotation_index=3, num_rotations=16, position=np.zeros(3), yaw=0.0,
-                     q_value=q_value)
+                     q_value=q_value, stamp_ns=stamp_ns)
 
 
 def grasp(inside, success=True, **extra):
@@ -34,9 +34,13 @@ def push(inside=None, cells=CHANGE_CELLS + 1, executed=True, **extra):
 
 def test_with_a_simulator_picks_pushes_out_and_the_end_follow_the_benchmark():
     episode = Episode(0, 7, EvaluationConfig(max_actions=10), {0, 1, 2}, case='three')
-    step = episode.record(grasp({1, 2}))
+    chosen_on = ActionOutcome(primitive=primitive(GRASP, stamp_ns=1234), executed=True, grasp_success=True,
+                              executor_scene_changed=True, changed_cells=0, objects_inside={1, 2})
+    step = episode.record(chosen_on)
     assert (step.grasp_success, step.failed, step.reward, step.objects_remaining) == (True, False, GRASP_REWARD, 2)
     assert step.objects_left_workspace == [0]
+    assert step.heightmap_stamp_ns == 1234, 'the stamp of the heightmap it was chosen on (the pictures carry it)'
+    assert episode.metrics()['steps'][0]['heightmap_stamp_ns'] == 1234
     step = episode.record(push({1}))  # object 2 pushed out of the workspace
     assert (step.scene_changed, step.failed, step.reward, step.objects_remaining) == (True, False, PUSH_REWARD, 1)
     assert not episode.done

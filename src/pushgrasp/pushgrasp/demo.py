@@ -201,6 +201,9 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
             for transition in client.transitions[count:]:
                 frames.append(report_step(client, transition, out, pictures))
             episode = client.metrics
+            for step in episode['steps']:  # no Transition: the task node saw no heightmap after the action
+                if step['step'] not in pictures:
+                    report_decision_picture(client, step, out, pictures)
         finally:
             client.destroy_node()
             rclpy.try_shutdown()
@@ -224,6 +227,25 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         print(f'pushgrasp demo: picked {metrics["objects_picked"]} of {total} objects in {metrics["actions"]} '
               f'actions ({took}); report in {out}/')
     return metrics
+
+
+def report_decision_picture(client: DemoClient, step: dict[str, Any], out: Path, pictures: dict[int, str]) -> None:
+    """Write the policy node's picture of a step that has no Transition (so no heightmap of its own to draw on).
+
+    The picture is found by the stamp of the heightmap the step's primitive was chosen on; without one (it did
+    not arrive, or the step had no primitive) the step has no picture, and the progress line says so.
+    """
+    picture_msg = client.pictures.get(int(step.get('heightmap_stamp_ns') or 0))
+    index = int(step['step'])
+    seen = 'the scene after it was not seen'
+    if picture_msg is None:
+        print(f'  action {index + 1}: {step["description"]} ({seen}; no picture of the choice either)')
+        return
+    picture = cv2.resize(msg_to_image(picture_msg), None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    path = out / f'step_{index:02d}_qmap.png'
+    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    pictures[index] = str(path)
+    print(f'  action {index + 1}: {step["description"]} ({seen})')
 
 
 def report_step(client: DemoClient, transition: Transition, out: Path, pictures: dict[int, str]) -> np.ndarray:

@@ -140,6 +140,8 @@ class TaskStep(StepRecord):
     execute_feedback: list[str] = field(default_factory=list)
     goal_visible: bool | None = None
     """Goal mode: the goal was seen in the heightmap after the action (None: not known, or no goal)."""
+    heightmap_stamp_ns: int = 0
+    """Stamp of the heightmap the primitive was chosen on (the policy node's pictures carry it); 0 without one."""
 
 
 def outcome_reward(kind: str, grasp_success: bool, changed: bool) -> float:
@@ -303,7 +305,8 @@ class Episode:
             explore=outcome.explore, reward=outcome_reward(kind, grasp_success, changed),
             changed_cells=outcome.changed_cells, decision_ms=float(outcome.decision_ms),
             execution_s=float(outcome.execution_s), execute_feedback=list(outcome.execute_feedback),
-            goal_visible=outcome.goal_visible if self.goal is not None else None)
+            goal_visible=outcome.goal_visible if self.goal is not None else None,
+            heightmap_stamp_ns=int(primitive.stamp_ns) if primitive is not None else 0)
         result.steps.append(step)
 
         # Goal mode: the goal's rules come first (a grasp that took the goal ends the episode as picked, even
