@@ -118,6 +118,8 @@ def test_eval_drops_random_scenes_as_the_reference_or_as_told(tmp_path, monkeypa
     assert '--drop-margin' in capsys.readouterr().err
     assert main(['eval', '--policy', 'heuristic', '--random', '2', '--drop-margin', '-0.1']) == 2
     assert 'drop_margin must be' in capsys.readouterr().err
+    assert main(['eval', '--policy', 'heuristic', '--random', '2', '--drop-margin', '0.3']) == 2
+    assert 'half the workspace side' in capsys.readouterr().err
 
 
 def test_eval_rejects_a_malformed_case_file_and_a_bad_policy_with_exit_2(tmp_path, capsys):

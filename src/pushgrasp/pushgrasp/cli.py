@@ -120,6 +120,7 @@ def run_scene(args: argparse.Namespace) -> int:
 
 
 EVAL_DEFAULT_OBJECTS = 10  # `pushgrasp eval` without --cases or --random: scenes of this many random objects
+DROP_MARGIN_LIMIT = 0.224  # metres: half the (square) workspace's side; a larger margin leaves no room to drop in
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -166,6 +167,9 @@ def run_eval(args: argparse.Namespace) -> int:
             policy_from_spec = partial(policy_from_spec, keep_pushes_inside=keep_pushes_inside)
         if args.drop_margin is not None and random is None:
             raise ValueError('--drop-margin sets how random scenes are dropped, and there are none: add --random N')
+        if args.drop_margin is not None and args.drop_margin >= DROP_MARGIN_LIMIT:
+            raise ValueError(f'--drop-margin must be less than {DROP_MARGIN_LIMIT:g} m (half the workspace side), '
+                             f'got {args.drop_margin:g}')
         config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures,
                                   probe_goal_grasps=args.probe_goal_grasps,
                                   **({} if args.drop_margin is None else {'drop_margin': args.drop_margin}))

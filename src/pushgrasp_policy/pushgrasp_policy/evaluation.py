@@ -121,9 +121,9 @@ class EvaluationConfig:
 
     def scene_to_reset(self, scene: Scene, seed: int) -> Any:
         """What `PushGraspEnv.reset` takes for `scene`: N random objects become a SceneSpec with `drop_margin`."""
-        if isinstance(scene, int):
+        if isinstance(scene, (int, np.integer)) and not isinstance(scene, bool):
             from pushgrasp_sim.scene import SceneSpec
-            return SceneSpec(num_objects=scene, seed=seed, drop_margin=self.drop_margin)
+            return SceneSpec(num_objects=int(scene), seed=seed, drop_margin=self.drop_margin)
         return scene
 
     def action_budget(self, num_objects: int) -> int:

@@ -66,6 +66,7 @@ def test_goals_files_list_case_and_goal_index_pairs(tmp_path, three_apart):
     assert random[-1] == ('random5', GoalCase(scene=5))
     spec = random[-1][1].scene_spec(3, EvaluationConfig(drop_margin=0.08))   # random objects, the evaluation's spread
     assert (spec.num_objects, spec.seed, spec.testcase, spec.drop_margin) == (5, 3, None, 0.08)
+    assert EvaluationConfig().scene_to_reset(np.int64(5), 3).drop_margin == 0.1  # a numpy count is a count too
 
 
 @pytest.mark.parametrize('line, message', [

@@ -16,10 +16,11 @@ pile settles, and any object that ended up outside the workspace (or caught on t
 dropped again. Objects waiting for their turn are parked far below the table. Everything random comes from
 np.random.default_rng(seed).
 
-The drop margin: the reference code releases each object 0.1 m or more inside every workspace edge, and the
-evaluators build their random scenes that way (`pushgrasp_policy.evaluation.REFERENCE_DROP_MARGIN`).
-`SceneSpec`'s default, 0.06 m, spreads piles wider; training scenes use it (the shipped weights were trained
-on such scenes).
+The drop margin: the reference code releases each object 0.1 m or more inside every workspace edge, and
+`pushgrasp eval` and the trainer's periodic evaluation build their random scenes that way
+(`pushgrasp_policy.evaluation.REFERENCE_DROP_MARGIN`). `SceneSpec`'s default, 0.06 m, spreads piles wider;
+training scenes and the simulator behind the ROS graph (sim bridge, demo) use it (the shipped weights were
+trained on such scenes).
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ class SceneSpec:
     shapes: tuple[str, ...] = SHAPE_NAMES
     """Shapes random scenes draw from (uniformly)."""
     drop_margin: float = 0.06
-    """Objects are released with their centre at least this far (m) inside the workspace edges (the
-    evaluators use the reference code's 0.1 m; see the module)."""
+    """Objects are released with their centre at least this far (m) inside the workspace edges (`pushgrasp eval`
+    uses the reference code's 0.1 m; see the module)."""
     drop_clearance: float = 0.01
     """Gap (m) between a released object's bounding sphere and the table or the objects below it."""
     drop_interval_steps: int = 50
