@@ -113,20 +113,27 @@ def test_parameter_files_match_the_declared_parameters(name, values):
             node.close()
 
 
-def own_actions(node, timeout=10.0):
+def own_actions(node, timeout=10.0, settle=1.0):
     """The action servers and clients of `node` as the ROS graph lists them, once it lists all the node holds.
 
-    The graph learns of a new node's entities asynchronously; on a loaded machine a query right after the node
-    started can miss some.
+    The graph learns of a new node's entities asynchronously: on a loaded machine a query right after the node
+    started can miss some, and a node of the same name started by an earlier test can still be listed for a
+    while, making up the count. So the listings are collected until they hold as many entries as the node holds
+    and then `settle` seconds without a new one (at most `timeout` seconds in all).
     """
     name, namespace = node.get_name(), node.get_namespace()
     held_servers = sum(isinstance(w, ActionServer) for w in node.waitables)
     held_clients = sum(isinstance(w, ActionClient) for w in node.waitables)
-    deadline = time.monotonic() + timeout
+    servers, clients = set(), set()
+    start = last_new = time.monotonic()
     while True:
-        servers = {n for n, _ in get_action_server_names_and_types_by_node(node, name, namespace)}
-        clients = {n for n, _ in get_action_client_names_and_types_by_node(node, name, namespace)}
-        if (len(servers) >= held_servers and len(clients) >= held_clients) or time.monotonic() > deadline:
+        now = time.monotonic()
+        listed_servers = {n for n, _ in get_action_server_names_and_types_by_node(node, name, namespace)}
+        listed_clients = {n for n, _ in get_action_client_names_and_types_by_node(node, name, namespace)}
+        if not (listed_servers <= servers and listed_clients <= clients):
+            servers, clients, last_new = servers | listed_servers, clients | listed_clients, now
+        complete = len(servers) >= held_servers and len(clients) >= held_clients
+        if (complete and now - last_new >= settle) or now - start > timeout:
             return servers, clients
         time.sleep(0.05)
 
