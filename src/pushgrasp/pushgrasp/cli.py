@@ -120,7 +120,6 @@ def run_scene(args: argparse.Namespace) -> int:
 
 
 EVAL_DEFAULT_OBJECTS = 10  # `pushgrasp eval` without --cases or --random: scenes of this many random objects
-DROP_MARGIN_LIMIT = 0.224  # metres: half the (square) workspace's side; a larger margin leaves no room to drop in
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -132,7 +131,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from functools import partial
 
     from pushgrasp_policy.decision import KEEP_PUSHES_INSIDE
-    from pushgrasp_policy.evaluation import EvaluationConfig
+    from pushgrasp_perception.workspace import DEFAULT_WORKSPACE
+    from pushgrasp_policy.evaluation import REFERENCE_DROP_MARGIN, EvaluationConfig
     from pushgrasp_policy.goal_policy import GOAL_KEEP_PUSHES_INSIDE
     from pushgrasp_policy.policy import keep_pushes_inside_setting
     goal = args.method == 'goal'
@@ -165,14 +165,15 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.keep_pushes_inside is not None:
             keep_pushes_inside = keep_pushes_inside_setting(args.keep_pushes_inside)
             policy_from_spec = partial(policy_from_spec, keep_pushes_inside=keep_pushes_inside)
+        drop_margin = REFERENCE_DROP_MARGIN if args.drop_margin is None else args.drop_margin
         if args.drop_margin is not None and random is None:
             raise ValueError('--drop-margin sets how random scenes are dropped, and there are none: add --random N')
-        if args.drop_margin is not None and args.drop_margin >= DROP_MARGIN_LIMIT:
-            raise ValueError(f'--drop-margin must be less than {DROP_MARGIN_LIMIT:g} m (half the workspace side), '
-                             f'got {args.drop_margin:g}')
+        half_side = min(DEFAULT_WORKSPACE.shape) * DEFAULT_WORKSPACE.resolution / 2  # evaluate()'s workspace
+        if drop_margin >= half_side:  # the drop would clamp it, and the JSON would record a margin never used
+            raise ValueError(f'--drop-margin must be less than {half_side:g} m (half the workspace side), '
+                             f'got {drop_margin:g}')
         config = EvaluationConfig(max_actions=args.max_actions, save_pictures=args.pictures,
-                                  probe_goal_grasps=args.probe_goal_grasps,
-                                  **({} if args.drop_margin is None else {'drop_margin': args.drop_margin}))
+                                  probe_goal_grasps=args.probe_goal_grasps, drop_margin=drop_margin)
         cases = expand_goal_cases(args.goals, random) if goal else expand_cases(args.cases, random)
         policy_from_spec(args.policy, seed)  # a bad policy is reported here, before any trial runs
     except ValueError as error:

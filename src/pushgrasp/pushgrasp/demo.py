@@ -241,11 +241,16 @@ def report_decision_picture(client: DemoClient, step: dict[str, Any], out: Path,
     if picture_msg is None:
         print(f'  action {index + 1}: {step["description"]} ({seen}; no picture of the choice either)')
         return
-    picture = cv2.resize(msg_to_image(picture_msg), None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
-    path = out / f'step_{index:02d}_qmap.png'
-    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
-    pictures[index] = str(path)
+    write_step_picture(msg_to_image(picture_msg), index, out, pictures)
     print(f'  action {index + 1}: {step["description"]} ({seen})')
+
+
+def write_step_picture(picture: np.ndarray, step: int, out: Path, pictures: dict[int, str]) -> None:
+    """Write a step's (rows, cols, 3) RGB picture at twice its size as out/step_<k>_qmap.png; note it in `pictures`."""
+    picture = cv2.resize(picture, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    path = out / f'step_{step:02d}_qmap.png'
+    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    pictures[step] = str(path)
 
 
 def report_step(client: DemoClient, transition: Transition, out: Path, pictures: dict[int, str]) -> np.ndarray:
@@ -259,10 +264,7 @@ def report_step(client: DemoClient, transition: Transition, out: Path, pictures:
     else:  # the policy node's picture did not arrive: the primitive on the colour heightmap
         heightmap = msg_to_heightmap(transition.state)
         picture = draw_primitive(heightmap.color.copy(), primitive, heightmap.workspace.resolution)
-    picture = cv2.resize(picture, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
-    path = out / f'step_{step:02d}_qmap.png'
-    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
-    pictures[step] = str(path)
+    write_step_picture(picture, step, out, pictures)
 
     kind = primitive.type.name.lower()
     outcome = ('picked' if transition.grasp_success else 'missed') if kind == 'grasp' else \

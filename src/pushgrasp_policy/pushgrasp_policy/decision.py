@@ -121,32 +121,34 @@ def unseen_finger_grasps(heightmap: Heightmap, num_rotations: int, limits: Motio
     decision. Such a grasp is True here. Rotation i closes the jaws along (cos a_i, sin a_i) in the heightmap
     (columns along +x, rows along +y).
     """
-    blocked = np.zeros((num_rotations, *heightmap.shape), dtype=bool)
-    for i in range(num_rotations):
-        blocked[i] = _unseen_finger_grasps_at(heightmap, i, num_rotations, limits, finger_offset, pad_half_width,
-                                              tolerance)
-    return blocked
+    unseen_at = _unseen_finger_check(heightmap, num_rotations, limits, finger_offset, pad_half_width, tolerance)
+    return np.stack([unseen_at(i) for i in range(num_rotations)])
 
 
-def _unseen_finger_grasps_at(heightmap: Heightmap, rotation: int, num_rotations: int,
-                             limits: MotionLimits | None = None, finger_offset: float = GRASP_FINGER_OFFSET,
-                             pad_half_width: float = GRASP_PAD_HALF_WIDTH,
-                             tolerance: float = UNSEEN_FINGER_TOLERANCE) -> np.ndarray:
-    """(rows, cols) bool: `unseen_finger_grasps` of one rotation."""
+def _unseen_finger_check(heightmap: Heightmap, num_rotations: int, limits: MotionLimits | None = None,
+                         finger_offset: float = GRASP_FINGER_OFFSET, pad_half_width: float = GRASP_PAD_HALF_WIDTH,
+                         tolerance: float = UNSEEN_FINGER_TOLERANCE) -> Callable[[int], np.ndarray]:
+    """`unseen_finger_grasps` one rotation at a time: a function of the rotation giving its (rows, cols) bool.
+
+    What does not depend on the rotation (the heights, the fingertips' depth) is computed once, here.
+    """
     limits = limits or MotionLimits()
     height = np.nan_to_num(np.asarray(heightmap.height, dtype=np.float32))
     resolution = heightmap.workspace.resolution
     fingertips = np.maximum(height - limits.grasp_depth, limits.min_tcp_height)  # above the table, like `height`
-    blocked = np.zeros(height.shape, dtype=bool)
-    angle = rotation_angle(rotation, num_rotations)
-    for side in (0.0, math.pi):
-        for across in (-pad_half_width, 0.0, pad_half_width):
-            # The point of the pad: finger_offset along the jaw axis, `across` to its left.
-            dx = finger_offset * math.cos(angle + side) - across * math.sin(angle + side)
-            dy = finger_offset * math.sin(angle + side) + across * math.cos(angle + side)
-            beyond, seen = _shifted(height, int(np.rint(dy / resolution)), int(np.rint(dx / resolution)))
-            blocked |= ~seen & (beyond > fingertips + tolerance)  # the nearest edge cell: the unseen continues
-    return blocked
+
+    def unseen_at(rotation: int) -> np.ndarray:
+        blocked = np.zeros(height.shape, dtype=bool)
+        angle = rotation_angle(rotation, num_rotations)
+        for side in (0.0, math.pi):
+            for across in (-pad_half_width, 0.0, pad_half_width):
+                # The point of the pad: finger_offset along the jaw axis, `across` to its left.
+                dx = finger_offset * math.cos(angle + side) - across * math.sin(angle + side)
+                dy = finger_offset * math.sin(angle + side) + across * math.cos(angle + side)
+                beyond, seen = _shifted(height, int(np.rint(dy / resolution)), int(np.rint(dx / resolution)))
+                blocked |= ~seen & (beyond > fingertips + tolerance)  # the nearest edge cell: the unseen continues
+        return blocked
+    return unseen_at
 
 
 def pushable_mask(heightmap: Heightmap, num_rotations: int, push_length: float = PUSH_LENGTH,
@@ -344,8 +346,10 @@ def select_from_q_maps(push_q: np.ndarray, grasp_q: np.ndarray, heightmap: Heigh
             return strokes[i] >= shortest
         return allowed_at
 
+    unseen_at = _unseen_finger_check(heightmap, num_rotations) if guard_unseen_fingers else None
+
     def seen_fingers(i: int) -> np.ndarray:
-        return ~_unseen_finger_grasps_at(heightmap, i, num_rotations)
+        return ~unseen_at(i)
 
     best_pixel, best_value = {}, {}
     best_pixel[PrimitiveType.PUSH], best_value[PrimitiveType.PUSH] = _lazy_argmax(
